@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# ownmail setup.
+#   ./setup.sh dev    install what is missing, build, run the whole stack on loopback
+#   ./setup.sh test   install what is missing, build with sanitizers, run every test
+# With no argument it will become the production installer menu (not built yet).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT"
+
+# Debian 12 packages the build, the stack and the tests need.
+APT_PACKAGES=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libcivetweb-dev libcjson-dev libssl-dev libsqlite3-dev libsodium-dev
+  libhiredis-dev libjwt-dev libidn2-dev libcmocka-dev
+  redis-server sqlite3 openssl curl wrk shellcheck
+  python3 python3-yaml python3-jsonschema
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'setup.sh: %s\n' "$*" >&2; exit 1; }
+
+install_missing() {
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  # The OpenAPI linter runs on Node.js; keep a newer one if the machine has it.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+  fi
+  if ((${#missing[@]} == 0)); then
+    return
+  fi
+  [[ $(id -u) -eq 0 ]] || die "missing packages (${missing[*]}): run as root, or install them"
+  log "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() { # build DIR [cmake options...]
+  local dir=$1
+  shift
+  log "building in $dir"
+  cmake -S "$ROOT" -B "$ROOT/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$ROOT/$dir" -j "$(nproc)"
+}
+
+wait_http() { # URL SECONDS
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+write_dev_config() {
+  local conf=$1 data=$2
+  [[ -f $conf ]] && return
+  cat >"$conf" <<CONF
+# ownmail development configuration (docs/configuration.md lists every key).
+data_dir = $data
+web_dir = $ROOT/web
+hostname = mail.localhost
+api.listen = 127.0.0.1:8080
+redis.host = 127.0.0.1
+redis.port = 6380
+CONF
+}
+
+cmd_dev() {
+  install_missing
+  build build
+  local var="$ROOT/var/dev"
+  mkdir -p "$var/redis"
+  chmod 700 "$var"
+  write_dev_config "$var/ownmail.conf" "$var/data"
+
+  local pids=()
+  # shellcheck disable=SC2317  # invoked by the trap
+  stop_all() {
+    trap - INT TERM EXIT
+    log "stopping"
+    kill "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+  }
+  trap stop_all INT TERM EXIT
+
+  redis-server --port 6380 --bind 127.0.0.1 --dir "$var/redis" --appendonly yes \
+    --save "" --logfile "$var/redis.log" &
+  pids+=($!)
+
+  "$ROOT/build/bin/ownmail-api" --config "$var/ownmail.conf" bootstrap-admin "$var/admin.credentials"
+  "$ROOT/build/bin/ownmail-api" --config "$var/ownmail.conf" run 2>>"$var/api.log" &
+  pids+=($!)
+  wait_http http://127.0.0.1:8080/healthz 30 || die "the api did not start; see $var/api.log"
+
+  cat <<INFO
+
+ownmail is running (Ctrl-C stops everything; data stays in var/dev):
+  api + admin UI   http://127.0.0.1:8080/        (REST under /api/v1, health /healthz, /metrics)
+  redis            127.0.0.1:6380
+  admin login      var/dev/admin.credentials     (user:password)
+  logs             var/dev/api.log, var/dev/redis.log
+
+  TOKEN=\$(curl -s http://127.0.0.1:8080/api/v1/auth/token -H 'Content-Type: application/json' \\
+      -d "{\"username\":\"admin\",\"password\":\"\$(cut -d: -f2- var/dev/admin.credentials)\"}" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s http://127.0.0.1:8080/api/v1/domains -H "Authorization: Bearer \$TOKEN"
+INFO
+  wait -n "${pids[@]}" || true
+  die "a service stopped; see var/dev/*.log"
+}
+
+cmd_test() {
+  install_missing
+  # The test build: clang with AddressSanitizer + UBSan, and the libFuzzer harnesses.
+  CC=clang build build-test -DOWNMAIL_SANITIZE=ON -DOWNMAIL_FUZZ=ON
+  log "running the tests"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  ctest --test-dir "$ROOT/build-test" --output-on-failure -j "$(nproc)" --timeout 900
+}
+
+case "${1:-}" in
+  dev) cmd_dev ;;
+  test) cmd_test ;;
+  "")
+    die "the production installer is not built yet; use './setup.sh dev' or './setup.sh test'" ;;
+  *) die "unknown command '$1' (dev, test)" ;;
+esac
