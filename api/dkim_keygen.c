@@ -19,8 +19,8 @@
 #define DKIM_PUB_DER_MAX 1024
 
 static const struct {
-    const char *name; /* in the API and the database */
-    const char *k;    /* the TXT record's k= tag */
+    const char *name;  /* in the API and the database */
+    const char *k;     /* the TXT record's k= tag */
     char selector_tag; /* in generated selectors */
 } dkim_algs[] = {
     [DKIM_ALG_ED25519] = {"ed25519", "ed25519", 'e'},
@@ -165,8 +165,8 @@ int dkim_key_generate(dkim_alg alg, const keys_secret *server_key, dkim_key *key
     int rc = -1;
     if (dkim_public_b64(alg, pk, &p64) == 0) {
         /* RFC 6376 3.6.1: v= first; k= names the key type. */
-        int n = snprintf(key_r->txt, sizeof(key_r->txt), "v=DKIM1; k=%s; p=%s", dkim_algs[alg].k,
-                         p64);
+        int n =
+            snprintf(key_r->txt, sizeof(key_r->txt), "v=DKIM1; k=%s; p=%s", dkim_algs[alg].k, p64);
         if (n > 0 && (size_t)n < sizeof(key_r->txt) &&
             dkim_private_seal(pk, server_key, &key_r->sealed, &key_r->sealed_len) == 0)
             rc = 0;

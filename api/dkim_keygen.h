@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 /* keys_seal context of a DKIM private key. */
-#define DKIM_SEAL_CONTEXT "ownmail-dkim-v1"
+#define DKIM_SEAL_CONTEXT KEYS_CONTEXT_DKIM
 /* A selector is one DNS label here (RFC 1035 2.3.4: at most 63 octets). */
 #define DKIM_SELECTOR_MAX 63
 /* The TXT record text; an RSA-2048 one is about 410 bytes. */
@@ -27,8 +27,8 @@ typedef enum {
 } dkim_alg;
 
 typedef struct dkim_key {
-    char txt[DKIM_TXT_MAX];  /* "v=DKIM1; k=...; p=..." */
-    unsigned char *sealed;   /* the PKCS#8 PEM sealed under the server key; malloc'd */
+    char txt[DKIM_TXT_MAX]; /* "v=DKIM1; k=...; p=..." */
+    unsigned char *sealed;  /* the PKCS#8 PEM sealed under the server key; malloc'd */
     size_t sealed_len;
 } dkim_key;
 

@@ -341,6 +341,8 @@ void h_aliases_delete(req *r)
     sqlite3_stmt *st = db_prepare(r->db, "SELECT a.local || '@' || d.name FROM aliases a JOIN "
                                          "domains d ON d.id = a.domain_id WHERE a.id = ?1");
     char address[ADDRESS_BUF] = "";
+    if (st != NULL)
+        sqlite3_bind_int64(st, 1, id);
     if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
         snprintf(address, sizeof(address), "%s", db_text(st, 0));
     sqlite3_finalize(st);

@@ -62,13 +62,13 @@ static int dkim_selector_param(req *r, char out[DKIM_SELECTOR_MAX + 1])
     return -1;
 }
 
-/* Looks a key up by selector: 1 with its id and algorithm, 0 when there is
- * none, -1 on a database error. */
+/* Looks a key up by selector: 1 with its id, algorithm and whether it is
+ * active, 0 when there is none, -1 on a database error. */
 static int dkim_find(req *r, int64_t domain_id, const char *selector, int64_t *id_r,
-                     dkim_alg *alg_r)
+                     dkim_alg *alg_r, bool *active_r)
 {
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT id, algorithm FROM dkim_keys WHERE domain_id = "
-                                         "?1 AND selector = ?2");
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT id, algorithm, status FROM dkim_keys WHERE "
+                                         "domain_id = ?1 AND selector = ?2");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, domain_id);
@@ -77,11 +77,19 @@ static int dkim_find(req *r, int64_t domain_id, const char *selector, int64_t *i
     int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
     if (found == 1) {
         *id_r = sqlite3_column_int64(st, 0);
+        *active_r = strcmp(db_text(st, 2), "active") == 0;
         if (dkim_alg_parse(db_text(st, 1), alg_r) < 0)
             found = -1;
     }
     sqlite3_finalize(st);
     return found;
+}
+
+static void dkim_reply_retired(req *r)
+{
+    cJSON *errors = NULL;
+    errors_add(&errors, "selector", "the key is retired; only an active key can be rotated");
+    reply_invalid(r, errors);
 }
 
 /* RFC 1035 2.3.4: the record name "<selector>._domainkey.<domain>" must fit
@@ -91,11 +99,21 @@ static bool dkim_name_fits(const char *selector, const char *domain)
     return strlen(selector) + strlen(DKIM_DOMAINKEY) + strlen(domain) <= NAMES_DOMAIN_MAX;
 }
 
+/* What a create or a rotation asks for. */
+typedef struct dkim_request {
+    int64_t domain_id;
+    char domain[NAMES_DOMAIN_MAX + 1];
+    dkim_alg alg;
+    bool given;                           /* the caller chose the selector */
+    char selector[DKIM_SELECTOR_MAX + 1]; /* the new key's */
+    int64_t old_id;                       /* rotation: the key to retire; else 0 */
+    char old[DKIM_SELECTOR_MAX + 1];
+} dkim_request;
+
 /* Inserts a new active key. A generated selector that is taken is replaced by
  * another draw; a given one is a conflict. Returns the row id, 0 on a
- * conflict, -1 on failure. selector holds the one used. */
-static int64_t dkim_insert(req *r, int64_t domain_id, dkim_alg alg, bool given,
-                           char selector[DKIM_SELECTOR_MAX + 1], const dkim_key *k)
+ * conflict, -1 on failure. q->selector holds the one used. */
+static int64_t dkim_insert(req *r, dkim_request *q, const dkim_key *k)
 {
     sqlite3_stmt *st = db_prepare(r->db, "INSERT INTO dkim_keys (domain_id, selector, algorithm, "
                                          "status, public_txt, private_key_sealed, created_at) "
@@ -104,9 +122,9 @@ static int64_t dkim_insert(req *r, int64_t domain_id, dkim_alg alg, bool given,
         return -1;
     int64_t id = -1;
     for (int tries = 0; tries < DKIM_SELECTOR_TRIES; tries++) {
-        sqlite3_bind_int64(st, 1, domain_id);
-        sqlite3_bind_text(st, 2, selector, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, dkim_alg_name(alg), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 1, q->domain_id);
+        sqlite3_bind_text(st, 2, q->selector, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, dkim_alg_name(q->alg), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, k->txt, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 5, k->sealed, (int)k->sealed_len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, db_now());
@@ -118,40 +136,59 @@ static int64_t dkim_insert(req *r, int64_t domain_id, dkim_alg alg, bool given,
         }
         if (rc != SQLITE_CONSTRAINT_UNIQUE)
             break;
-        if (given) {
+        if (q->given) {
             id = 0;
             break;
         }
-        if (dkim_selector_generate(alg, db_now(), selector) < 0)
+        if (dkim_selector_generate(q->alg, db_now(), q->selector) < 0)
             break;
     }
     sqlite3_finalize(st);
     return id;
 }
 
-/* Marks a key retired: 1, 0 when it is gone, -1 on failure. */
-static int dkim_retire(req *r, int64_t id)
+/* Retires the old key of a rotation, checking again under the write lock
+ * that it is still there and active: 1, 0 when it is gone (404), 2 when it
+ * is retired already (422), -1 on failure. */
+static int dkim_retire(req *r, const dkim_request *q)
 {
+    int64_t id;
+    dkim_alg alg;
+    bool active;
+    int found = dkim_find(r, q->domain_id, q->old, &id, &alg, &active);
+    if (found <= 0 || id != q->old_id)
+        return found < 0 ? -1 : 0;
+    if (!active)
+        return 2;
     sqlite3_stmt *st = db_prepare(r->db, "UPDATE dkim_keys SET status = 'retired' WHERE id = ?1");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return -1;
-    return sqlite3_changes(r->db) > 0 ? 1 : 0;
+    return rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* Replies to a refused create or rotation; the transaction is rolled back. */
+static void dkim_refuse(req *r, int retired, const dkim_request *q)
+{
+    db_rollback(r->db);
+    if (retired == 0)
+        reply_problem(r, PROBLEM_NOT_FOUND, "no such DKIM key");
+    else if (retired == 2)
+        dkim_reply_retired(r);
+    else
+        reply_problem(r, PROBLEM_ALREADY_EXISTS, "selector %s already exists", q->selector);
 }
 
 /* Generates a key (before the transaction: RSA takes a while), then in one
- * transaction retires the old key when retire_id > 0 (a rotation), inserts
- * the new one and appends their events, the new key's first so a follower
- * never sees the domain without an active key. Replies 201 with the new key. */
-static void dkim_issue(req *r, int64_t domain_id, const char *domain, dkim_alg alg, bool given,
-                       char selector[DKIM_SELECTOR_MAX + 1], int64_t retire_id)
+ * transaction retires the old key of a rotation, inserts the new one and
+ * appends their events, the new key's first so a follower never sees the
+ * domain without an active key. Replies 201 with the new key. */
+static void dkim_issue(req *r, dkim_request *q)
 {
     dkim_key k;
-    if (dkim_key_generate(alg, r->app->server_key, &k) < 0) {
+    if (dkim_key_generate(q->alg, r->app->server_key, &k) < 0) {
         reply_internal(r, "DKIM key generation failed");
         return;
     }
@@ -160,24 +197,20 @@ static void dkim_issue(req *r, int64_t domain_id, const char *domain, dkim_alg a
         reply_internal(r, "begin failed");
         return;
     }
-    int retired = retire_id > 0 ? dkim_retire(r, retire_id) : 1;
-    int64_t id = retired == 1 ? dkim_insert(r, domain_id, alg, given, selector, &k) : -1;
+    int retired = q->old_id > 0 ? dkim_retire(r, q) : 1;
+    int64_t id = retired == 1 ? dkim_insert(r, q, &k) : -1;
     dkim_key_clear(&k);
-    if (retired == 0 || id == 0) {
-        db_rollback(r->db);
-        if (retired == 0)
-            reply_problem(r, PROBLEM_NOT_FOUND, "no such DKIM key");
-        else
-            reply_problem(r, PROBLEM_ALREADY_EXISTS, "selector %s already exists", selector);
+    if (retired == 0 || retired == 2 || id == 0) {
+        dkim_refuse(r, retired, q);
         return;
     }
     if (id < 0 || feed_dkim_upsert(r->db, id) < 0 ||
-        (retire_id > 0 && feed_dkim_upsert(r->db, retire_id) < 0) || db_commit(r->db) < 0) {
+        (q->old_id > 0 && feed_dkim_upsert(r->db, q->old_id) < 0) || db_commit(r->db) < 0) {
         db_rollback(r->db);
         reply_internal(r, "DKIM key insert failed");
         return;
     }
-    dkim_reply_created(r, id, domain);
+    dkim_reply_created(r, id, q->domain);
 }
 
 void h_dkim_list(req *r)
@@ -228,22 +261,23 @@ static void dkim_check_body(const cJSON *body, const char *domain, dkim_alg *alg
         if (dkim_selector_normalize(given, strlen(given), selector, &err) < 0)
             errors_add(errors, "selector", err);
         else if (!dkim_name_fits(selector, domain))
-            errors_add(errors, "selector", "too long for this domain: the record name would "
-                                           "exceed 253 octets");
+            errors_add(errors, "selector",
+                       "too long for this domain: the record name would "
+                       "exceed 253 octets");
     } else if (*errors == NULL) {
         if (dkim_selector_generate(*alg_r, db_now(), selector) < 0)
             errors_add(errors, "selector", "could not be generated");
         else if (!dkim_name_fits(selector, domain))
-            errors_add(errors, "selector", "the domain is too long for a generated selector; "
-                                           "give a shorter one");
+            errors_add(errors, "selector",
+                       "the domain is too long for a generated selector; "
+                       "give a shorter one");
     }
 }
 
 void h_dkim_create(req *r)
 {
-    int64_t domain_id;
-    char domain[NAMES_DOMAIN_MAX + 1];
-    if (domain_lookup(r, r->params[0], &domain_id, domain) < 0)
+    dkim_request q = {0};
+    if (domain_lookup(r, r->params[0], &q.domain_id, q.domain) < 0)
         return;
     cJSON *body = req_json_body(r);
     if (body == NULL)
@@ -251,39 +285,36 @@ void h_dkim_create(req *r)
     if (body_check(r, body, dkim_fields, sizeof(dkim_fields) / sizeof(dkim_fields[0])) < 0)
         goto out;
     cJSON *errors = NULL;
-    dkim_alg alg = DKIM_ALG_ED25519;
-    char selector[DKIM_SELECTOR_MAX + 1] = "";
-    dkim_check_body(body, domain, &alg, selector, &errors);
+    dkim_check_body(body, q.domain, &q.alg, q.selector, &errors);
     if (errors != NULL) {
         reply_invalid(r, errors);
         goto out;
     }
-    bool given = cJSON_GetObjectItem(body, "selector") != NULL;
-    int64_t old_id;
-    dkim_alg old_alg;
+    q.given = cJSON_GetObjectItem(body, "selector") != NULL;
+    int64_t id;
+    dkim_alg alg;
+    bool active;
     /* Refuse a taken selector before paying for a key; dkim_insert still
      * catches a concurrent insert. */
-    int found = given ? dkim_find(r, domain_id, selector, &old_id, &old_alg) : 0;
+    int found = q.given ? dkim_find(r, q.domain_id, q.selector, &id, &alg, &active) : 0;
     if (found < 0)
         reply_internal(r, "DKIM key lookup failed");
     else if (found > 0)
-        reply_problem(r, PROBLEM_ALREADY_EXISTS, "selector %s already exists", selector);
+        reply_problem(r, PROBLEM_ALREADY_EXISTS, "selector %s already exists", q.selector);
     else
-        dkim_issue(r, domain_id, domain, alg, given, selector, 0);
+        dkim_issue(r, &q);
 out:
     cJSON_Delete(body);
 }
 
 void h_dkim_rotate(req *r)
 {
-    int64_t domain_id;
-    char domain[NAMES_DOMAIN_MAX + 1];
-    char old[DKIM_SELECTOR_MAX + 1];
-    if (domain_lookup(r, r->params[0], &domain_id, domain) < 0 || dkim_selector_param(r, old) < 0)
+    dkim_request q = {0};
+    if (domain_lookup(r, r->params[0], &q.domain_id, q.domain) < 0 ||
+        dkim_selector_param(r, q.old) < 0)
         return;
-    int64_t old_id;
-    dkim_alg alg;
-    int found = dkim_find(r, domain_id, old, &old_id, &alg);
+    bool active;
+    int found = dkim_find(r, q.domain_id, q.old, &q.old_id, &q.alg, &active);
     if (found <= 0) {
         if (found < 0)
             reply_internal(r, "DKIM key lookup failed");
@@ -291,18 +322,21 @@ void h_dkim_rotate(req *r)
             reply_problem(r, PROBLEM_NOT_FOUND, "no such DKIM key");
         return;
     }
-    char selector[DKIM_SELECTOR_MAX + 1];
-    if (dkim_selector_generate(alg, db_now(), selector) < 0) {
+    if (!active) {
+        dkim_reply_retired(r);
+        return;
+    }
+    if (dkim_selector_generate(q.alg, db_now(), q.selector) < 0) {
         reply_internal(r, "selector generation failed");
         return;
     }
-    if (!dkim_name_fits(selector, domain)) {
+    if (!dkim_name_fits(q.selector, q.domain)) {
         cJSON *errors = NULL;
         errors_add(&errors, "selector", "the domain is too long for a generated selector");
         reply_invalid(r, errors);
         return;
     }
-    dkim_issue(r, domain_id, domain, alg, false, selector, old_id);
+    dkim_issue(r, &q);
 }
 
 void h_dkim_delete(req *r)

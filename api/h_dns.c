@@ -28,52 +28,61 @@ typedef struct dns_fixed {
     dns_type type;
     const char *name; /* without the trailing dot */
     const char *data;
-    int priority; /* MX preference; SRV priority */
-    int weight;   /* SRV */
-    int port;     /* SRV */
-    const char *purpose;
+    int priority;            /* MX preference; SRV priority */
+    int weight;              /* SRV */
+    int port;                /* SRV */
+    const char *purpose;     /* a stable code, for programs */
+    const char *description; /* for people */
 } dns_fixed;
 
 /* Before the DKIM keys. */
 static const dns_fixed dns_head[] = {
-    {DNS_MX, "{d}", "{h}", DNS_MX_PREFERENCE, 0, 0, "Mail exchanger"},
-    {DNS_TXT, "{d}", "v=spf1 mx -all", 0, 0, 0, "SPF: only the domain's MX hosts send its mail"},
+    {DNS_MX, "{d}", "{h}", DNS_MX_PREFERENCE, 0, 0, "mx", "Mail exchanger"},
+    {DNS_TXT, "{d}", "v=spf1 mx -all", 0, 0, 0, "spf",
+     "SPF: only the domain's MX hosts send its mail"},
 };
 
 /* After the DKIM keys. */
 static const dns_fixed dns_tail[] = {
-    {DNS_TXT, "_dmarc.{d}", "v=DMARC1; p=quarantine; adkim=s; aspf=s; rua=mailto:postmaster@{d}",
-     0, 0, 0, "DMARC policy (RFC 7489)"},
-    /* RFC 8461 3.1: id changes whenever the policy does. */
-    {DNS_TXT, "_mta-sts.{d}", "v=STSv1; id={id}", 0, 0, 0, "MTA-STS policy id (RFC 8461)"},
-    {DNS_CNAME, "mta-sts.{d}", "{h}", 0, 0, 0, "MTA-STS policy host (RFC 8461)"},
-    {DNS_TXT, "_smtp._tls.{d}", "v=TLSRPTv1; rua=mailto:tlsrpt@{d}", 0, 0, 0,
+    {DNS_TXT, "_dmarc.{d}", "v=DMARC1; p=quarantine; adkim=s; aspf=s; rua=mailto:postmaster@{d}", 0,
+     0, 0, "dmarc", "DMARC policy (RFC 7489)"},
+    {DNS_TXT, "_mta-sts.{d}", "v=STSv1; id={id}", 0, 0, 0, "mta-sts",
+     "MTA-STS policy id (RFC 8461)"},
+    {DNS_CNAME, "mta-sts.{d}", "{h}", 0, 0, 0, "mta-sts", "MTA-STS policy host (RFC 8461)"},
+    {DNS_TXT, "_smtp._tls.{d}", "v=TLSRPTv1; rua=mailto:tlsrpt@{d}", 0, 0, 0, "tls-rpt",
      "SMTP TLS reporting (RFC 8460)"},
-    {DNS_CNAME, "autoconfig.{d}", "{h}", 0, 0, 0, "Mail client autoconfiguration (Thunderbird)"},
-    {DNS_CNAME, "autodiscover.{d}", "{h}", 0, 0, 0, "Mail client autodiscovery (Outlook)"},
-    {DNS_SRV, "_autodiscover._tcp.{d}", "{h}", 0, 1, 443, "Autodiscover service (Outlook)"},
+    {DNS_CNAME, "autoconfig.{d}", "{h}", 0, 0, 0, "autoconfig",
+     "Mail client autoconfiguration (Thunderbird)"},
+    {DNS_CNAME, "autodiscover.{d}", "{h}", 0, 0, 0, "autodiscover",
+     "Mail client autodiscovery (Outlook)"},
+    {DNS_SRV, "_autodiscover._tcp.{d}", "{h}", 0, 1, 443, "autodiscover",
+     "Autodiscover service (Outlook)"},
     /* RFC 6186 and RFC 8314: implicit TLS and STARTTLS both offered. */
-    {DNS_SRV, "_submissions._tcp.{d}", "{h}", 0, 1, 465, "Mail submission over TLS (RFC 8314)"},
-    {DNS_SRV, "_submission._tcp.{d}", "{h}", 0, 1, 587, "Mail submission with STARTTLS (RFC 6186)"},
-    {DNS_SRV, "_imaps._tcp.{d}", "{h}", 0, 1, 993, "IMAP over TLS (RFC 8314)"},
-    {DNS_SRV, "_imap._tcp.{d}", "{h}", 0, 1, 143, "IMAP with STARTTLS (RFC 6186)"},
+    {DNS_SRV, "_submissions._tcp.{d}", "{h}", 0, 1, 465, "mail-srv",
+     "Mail submission over TLS (RFC 8314)"},
+    {DNS_SRV, "_submission._tcp.{d}", "{h}", 0, 1, 587, "mail-srv",
+     "Mail submission with STARTTLS (RFC 6186)"},
+    {DNS_SRV, "_imaps._tcp.{d}", "{h}", 0, 1, 993, "mail-srv", "IMAP over TLS (RFC 8314)"},
+    {DNS_SRV, "_imap._tcp.{d}", "{h}", 0, 1, 143, "mail-srv", "IMAP with STARTTLS (RFC 6186)"},
     /* RFC 6186 3.4: a higher priority number makes IMAP the preferred access. */
-    {DNS_SRV, "_pop3s._tcp.{d}", "{h}", 10, 1, 995, "POP3 over TLS (RFC 8314)"},
-    {DNS_SRV, "_pop3._tcp.{d}", "{h}", 10, 1, 110, "POP3 with STARTTLS (RFC 6186)"},
+    {DNS_SRV, "_pop3s._tcp.{d}", "{h}", 10, 1, 995, "mail-srv", "POP3 over TLS (RFC 8314)"},
+    {DNS_SRV, "_pop3._tcp.{d}", "{h}", 10, 1, 110, "mail-srv", "POP3 with STARTTLS (RFC 6186)"},
     /* RFC 6764 sections 3 and 4. */
-    {DNS_SRV, "_caldavs._tcp.{d}", "{h}", 0, 1, 443, "CalDAV over TLS (RFC 6764)"},
-    {DNS_TXT, "_caldavs._tcp.{d}", "path=/.well-known/caldav", 0, 0, 0,
+    {DNS_SRV, "_caldavs._tcp.{d}", "{h}", 0, 1, 443, "dav-srv", "CalDAV over TLS (RFC 6764)"},
+    {DNS_TXT, "_caldavs._tcp.{d}", "path=/.well-known/caldav", 0, 0, 0, "dav-txt",
      "CalDAV context path (RFC 6764)"},
-    {DNS_SRV, "_carddavs._tcp.{d}", "{h}", 0, 1, 443, "CardDAV over TLS (RFC 6764)"},
-    {DNS_TXT, "_carddavs._tcp.{d}", "path=/.well-known/carddav", 0, 0, 0,
+    {DNS_SRV, "_carddavs._tcp.{d}", "{h}", 0, 1, 443, "dav-srv", "CardDAV over TLS (RFC 6764)"},
+    {DNS_TXT, "_carddavs._tcp.{d}", "path=/.well-known/carddav", 0, 0, 0, "dav-txt",
      "CardDAV context path (RFC 6764)"},
     /* RFC 6764 section 3 and RFC 2782: target "." = service not offered. */
-    {DNS_SRV, "_caldav._tcp.{d}", ".", 0, 0, 0, "CalDAV without TLS: not offered (RFC 6764)"},
-    {DNS_SRV, "_carddav._tcp.{d}", ".", 0, 0, 0, "CardDAV without TLS: not offered (RFC 6764)"},
+    {DNS_SRV, "_caldav._tcp.{d}", ".", 0, 0, 0, "dav-srv",
+     "CalDAV without TLS: not offered (RFC 6764)"},
+    {DNS_SRV, "_carddav._tcp.{d}", ".", 0, 0, 0, "dav-srv",
+     "CardDAV without TLS: not offered (RFC 6764)"},
 };
 
 typedef struct dns_ctx {
-    const char *domain;          /* A-label, no trailing dot */
+    const char *domain;                                    /* A-label, no trailing dot */
     char host[sizeof(((app_config *)NULL)->hostname) + 1]; /* with its trailing dot */
     char sts_id[DNS_STS_ID_SIZE];
 } dns_ctx;
@@ -147,9 +156,11 @@ static int dns_add_fixed(cJSON *records, const dns_fixed *f, const dns_ctx *c)
     if (f->type == DNS_SRV) {
         cJSON_AddNumberToObject(o, "weight", f->weight);
         cJSON_AddNumberToObject(o, "port", f->port);
-        cJSON_AddStringToObject(o, "target", data.data);
     }
+    if (f->type != DNS_TXT)
+        cJSON_AddStringToObject(o, "target", data.data);
     cJSON_AddStringToObject(o, "purpose", f->purpose);
+    cJSON_AddStringToObject(o, "description", f->description);
     cJSON_AddItemToArray(records, o);
     rc = 0;
 out:
@@ -181,7 +192,8 @@ static int dns_add_dkim(req *r, cJSON *records, int64_t domain_id, const char *d
         char name[DNS_TEXT_MAX];
         snprintf(name, sizeof(name), "%s._domainkey.%s.", db_text(st, 0), domain);
         cJSON *o = dns_record(DNS_TXT, name, db_text(st, 2));
-        cJSON_AddStringToObject(o, "purpose",
+        cJSON_AddStringToObject(o, "purpose", "dkim");
+        cJSON_AddStringToObject(o, "description",
                                 strcmp(db_text(st, 1), "active") == 0
                                     ? "DKIM public key (active)"
                                     : "DKIM public key (retired; keep until the key is deleted)");
@@ -191,8 +203,9 @@ static int dns_add_dkim(req *r, cJSON *records, int64_t domain_id, const char *d
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The MTA-STS id: the domain's last change as YYYYMMDDhhmmss (RFC 8461 3.1
- * allows 1 to 32 alphanumerics). */
+/* The MTA-STS id: the domain's last change as YYYYMMDDhhmmss (RFC 8461 3.1:
+ * 1 to 32 alphanumerics that change whenever the policy does). The policy
+ * names only the mail host, so a change of hostname alone does not move it. */
 static int dns_sts_id(req *r, int64_t domain_id, char out[DNS_STS_ID_SIZE])
 {
     sqlite3_stmt *st = db_prepare(r->db, "SELECT updated_at FROM domains WHERE id = ?1");

@@ -418,6 +418,8 @@ void h_users_delete(req *r)
     sqlite3_stmt *st = db_prepare(r->db, "SELECT u.local || '@' || d.name, u.store_id FROM users "
                                          "u JOIN domains d ON d.id = u.domain_id WHERE u.id = ?1");
     char address[ADDRESS_BUF] = "", store_id[65] = "";
+    if (st != NULL)
+        sqlite3_bind_int64(st, 1, user_id);
     if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
         snprintf(address, sizeof(address), "%s", db_text(st, 0));
         snprintf(store_id, sizeof(store_id), "%s", db_text(st, 1));

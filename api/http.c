@@ -362,6 +362,16 @@ int body_check(req *r, const cJSON *body, const jfield *fields, size_t nfields)
             errors_add(&errors, item->string, "unknown field");
             continue;
         }
+        /* RFC 8259 4 leaves repeated names to the parser; we refuse them
+         * rather than guess which one the client meant. */
+        const cJSON *prev;
+        bool repeated = false;
+        for (prev = body->child; prev != item; prev = prev->next)
+            repeated = repeated || strcmp(prev->string, item->string) == 0;
+        if (repeated) {
+            errors_add(&errors, item->string, "repeated field");
+            continue;
+        }
         if (!jf_type_ok(item, fields[i].type)) {
             char msg[64];
             snprintf(msg, sizeof(msg), "must be %s", jf_type_name(fields[i].type));
@@ -500,6 +510,8 @@ int http_dispatch(struct mg_connection *conn, app *a, const char *prefix, const 
             found->fn(&r);
             if (r.db != NULL)
                 db_rollback(r.db); /* a handler that bailed out left nothing open */
+            if (r.status == 0)
+                reply_internal(&r, "handler sent no reply");
         }
     }
     struct timespec t1;

@@ -619,8 +619,7 @@ const cJSON *directory_find_dkim(const directory *d, const char *domain, const c
     return directory_find(d, DIRECTORY_DKIM, key);
 }
 
-int directory_foreach(const directory *d, directory_kind kind, directory_foreach_fn *fn,
-                      void *ctx)
+int directory_foreach(const directory *d, directory_kind kind, directory_foreach_fn *fn, void *ctx)
 {
     if ((unsigned)kind >= DIRECTORY_KIND_COUNT)
         return 0;

@@ -92,8 +92,7 @@ const cJSON *directory_find_dkim(const directory *d, const char *domain, const c
 /* Calls fn for every entity of a kind, in no particular order, until fn
  * returns non-zero; returns that value or 0. fn must not change d. */
 typedef int directory_foreach_fn(void *ctx, const char *key, const cJSON *entity);
-int directory_foreach(const directory *d, directory_kind kind, directory_foreach_fn *fn,
-                      void *ctx);
+int directory_foreach(const directory *d, directory_kind kind, directory_foreach_fn *fn, void *ctx);
 
 /* False only when the entity's "enabled" member is JSON false. */
 int directory_entity_enabled(const cJSON *entity);

@@ -114,8 +114,9 @@ static const char *config_check(const directory_follower_config *cfg)
         return why;
     if (!host_ok(cfg->redis_host) || cfg->redis_port <= 0 || cfg->redis_port > 65535)
         return "invalid redis host or port";
-    if (cfg->stream != NULL && (cfg->stream[0] == '\0' ||
-                                strnlen(cfg->stream, FOLLOWER_STREAM_MAX + 1) > FOLLOWER_STREAM_MAX))
+    if (cfg->stream != NULL &&
+        (cfg->stream[0] == '\0' ||
+         strnlen(cfg->stream, FOLLOWER_STREAM_MAX + 1) > FOLLOWER_STREAM_MAX))
         return "invalid stream name";
     if (cfg->block_ms < 0 || cfg->block_ms > DIRECTORY_FOLLOWER_BLOCK_MS_MAX)
         return "block_ms out of range";
@@ -150,8 +151,9 @@ static int http_read_body(struct mg_connection *c, long long content_length, buf
         if (n == 0)
             break;
         if (n < 0 || buf_append(b, chunk, (size_t)n) != 0) {
-            snprintf(err, err_size, n < 0 ? "reading the snapshot failed"
-                                          : "snapshot over the limit or out of memory");
+            snprintf(err, err_size,
+                     n < 0 ? "reading the snapshot failed"
+                           : "snapshot over the limit or out of memory");
             rc = -1;
             break;
         }
@@ -296,10 +298,11 @@ static int follower_snapshot(directory_follower *f)
         return -1;
     }
     uint64_t seq = directory_seq(fresh);
-    log_info(FOLLOWER_LOG, "snapshot loaded: seq %" PRIu64 ", %zu domains, %zu users, "
-             "%zu aliases, %zu dkim keys", seq, directory_count(fresh, DIRECTORY_DOMAIN),
-             directory_count(fresh, DIRECTORY_USER), directory_count(fresh, DIRECTORY_ALIAS),
-             directory_count(fresh, DIRECTORY_DKIM));
+    log_info(FOLLOWER_LOG,
+             "snapshot loaded: seq %" PRIu64 ", %zu domains, %zu users, "
+             "%zu aliases, %zu dkim keys",
+             seq, directory_count(fresh, DIRECTORY_DOMAIN), directory_count(fresh, DIRECTORY_USER),
+             directory_count(fresh, DIRECTORY_ALIAS), directory_count(fresh, DIRECTORY_DKIM));
     pthread_rwlock_wrlock(&f->lock);
     directory *old = f->dir;
     f->dir = fresh;
@@ -375,8 +378,8 @@ static int entry_apply(directory *d, uint64_t seq, const redisReply *e)
     const char *why = NULL;
     if (directory_apply_event(d, seq, type->str, key->str, data != NULL ? data->str : NULL,
                               data != NULL ? data->len : 0, &why) != 0) {
-        log_warn(FOLLOWER_LOG, "event %" PRIu64 " %.40s %.320s not applied (%s); re-snapshot",
-                 seq, type->str, key->str, why);
+        log_warn(FOLLOWER_LOG, "event %" PRIu64 " %.40s %.320s not applied (%s); re-snapshot", seq,
+                 type->str, key->str, why);
         return -1;
     }
     return 0;
@@ -390,7 +393,8 @@ static void entries_apply(directory_follower *f, const redisReply *entries, size
     for (size_t i = 0; i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
         uint64_t last = directory_seq(f->dir), seq;
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !entry_id_seq(e->element[0], &seq)) {
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            !entry_id_seq(e->element[0], &seq)) {
             log_warn(FOLLOWER_LOG, "malformed stream entry after seq %" PRIu64 "; re-snapshot",
                      last);
             f->need_snapshot = true;
@@ -399,8 +403,8 @@ static void entries_apply(directory_follower *f, const redisReply *entries, size
         if (seq <= last) /* already in our snapshot */
             continue;
         if (seq != last + 1) {
-            log_warn(FOLLOWER_LOG, "gap in the feed: seq %" PRIu64 " after %" PRIu64
-                     "; re-snapshot", seq, last);
+            log_warn(FOLLOWER_LOG,
+                     "gap in the feed: seq %" PRIu64 " after %" PRIu64 "; re-snapshot", seq, last);
             f->need_snapshot = true;
             break;
         }

@@ -55,8 +55,8 @@ typedef struct directory_follower_config {
     size_t worker_secret_len;
     const char *redis_host;
     int redis_port;
-    const char *stream; /* NULL: DIRECTORY_FOLLOWER_STREAM */
-    int block_ms;       /* 0: DIRECTORY_FOLLOWER_BLOCK_MS; 1..BLOCK_MS_MAX */
+    const char *stream;                      /* NULL: DIRECTORY_FOLLOWER_STREAM */
+    int block_ms;                            /* 0: DIRECTORY_FOLLOWER_BLOCK_MS; 1..BLOCK_MS_MAX */
     directory_follower_change_fn *on_change; /* optional */
     void *on_change_ctx;
 } directory_follower_config;

@@ -164,8 +164,10 @@ keys_result keys_x25519_open(const keys_secret *store_key,
 /* Sealed message, version 1 (len + 41 bytes):
  *   version = 1 (1) | nonce (24) | XChaCha20-Poly1305 ciphertext + tag (len + 16)
  * Associated data: version byte || context (without its NUL). The context
- * names what is sealed ("dkim-private-key", "queue-message") so that one
+ * names what is sealed (KEYS_CONTEXT_DKIM, ...) so that one
  * kind can never be opened as another. */
+/* Contexts in use: sealers and openers (the api, the workers) share them. */
+#define KEYS_CONTEXT_DKIM "ownmail-dkim-v1" /* DKIM private keys, PKCS#8 PEM */
 #define KEYS_SEAL_VERSION 1
 #define KEYS_SEAL_OVERHEAD 41
 #define KEYS_SEAL_MAX ((size_t)128 * 1024 * 1024) /* largest message */

@@ -14,7 +14,9 @@ void log_init(const char *program, log_level min_level)
     log_min = min_level;
 }
 
-static void log_vwrite(const char *level, const char *session, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_vwrite(const char *level,
+                                                           const char *session,
+                                                           const char *fmt, va_list ap)
 {
     char line[2048];
     char stamp[32];

@@ -14,29 +14,31 @@
 #include "directory.h"
 #include "follower.h"
 
-#define DOM_EX "{\"name\":\"example.org\",\"enabled\":true,\"max_users\":0,\"default_quota_bytes\":1000}"
-#define DOM_OTHER "{\"name\":\"other.org\",\"enabled\":true,\"max_users\":5,\"default_quota_bytes\":0}"
+#define DOM_EX                                                                                     \
+    "{\"name\":\"example.org\",\"enabled\":true,\"max_users\":0,\"default_quota_bytes\":1000}"
+#define DOM_OTHER                                                                                  \
+    "{\"name\":\"other.org\",\"enabled\":true,\"max_users\":5,\"default_quota_bytes\":0}"
 #define USER_ALICE                                                                                 \
-    "{\"address\":\"alice@example.org\",\"domain\":\"example.org\",\"local\":\"alice\","         \
-    "\"enabled\":true,\"quota_bytes\":100,\"store_id\":\"s1\",\"public_key\":\"cGs=\","        \
-    "\"display_name\":\"Alice\",\"credentials\":[{\"kind\":\"password\",\"id\":\"c1\","         \
+    "{\"address\":\"alice@example.org\",\"domain\":\"example.org\",\"local\":\"alice\","           \
+    "\"enabled\":true,\"quota_bytes\":100,\"store_id\":\"s1\",\"public_key\":\"cGs=\","            \
+    "\"display_name\":\"Alice\",\"credentials\":[{\"kind\":\"password\",\"id\":\"c1\","            \
     "\"wrap\":\"d3JhcA==\"}],\"x25519_sealed_sk\":\"c2s=\"}"
 #define USER_BOB                                                                                   \
-    "{\"address\":\"bob@other.org\",\"domain\":\"other.org\",\"local\":\"bob\",\"enabled\":true," \
-    "\"quota_bytes\":0,\"store_id\":\"s2\",\"public_key\":\"cGs=\",\"display_name\":\"\","       \
+    "{\"address\":\"bob@other.org\",\"domain\":\"other.org\",\"local\":\"bob\",\"enabled\":true,"  \
+    "\"quota_bytes\":0,\"store_id\":\"s2\",\"public_key\":\"cGs=\",\"display_name\":\"\","         \
     "\"credentials\":[],\"x25519_sealed_sk\":\"c2s=\"}"
 #define ALIAS_SALES                                                                                \
-    "{\"address\":\"sales@example.org\",\"domain\":\"example.org\",\"local\":\"sales\","         \
+    "{\"address\":\"sales@example.org\",\"domain\":\"example.org\",\"local\":\"sales\","           \
     "\"targets\":[\"alice@example.org\",\"x@remote.net\"],\"enabled\":true}"
 #define ALIAS_CATCHALL                                                                             \
-    "{\"address\":\"*@example.org\",\"domain\":\"example.org\",\"local\":\"*\","                 \
+    "{\"address\":\"*@example.org\",\"domain\":\"example.org\",\"local\":\"*\","                   \
     "\"targets\":[\"alice@example.org\"],\"enabled\":true}"
 #define DKIM_EX                                                                                    \
-    "{\"domain\":\"example.org\",\"selector\":\"s1\",\"algorithm\":\"ed25519\","                  \
+    "{\"domain\":\"example.org\",\"selector\":\"s1\",\"algorithm\":\"ed25519\","                   \
     "\"status\":\"active\",\"private_key_sealed\":\"a2V5\"}"
 
 #define SNAPSHOT                                                                                   \
-    "{\"seq\":42,\"domains\":[" DOM_EX "," DOM_OTHER "],\"users\":[" USER_ALICE "," USER_BOB     \
+    "{\"seq\":42,\"domains\":[" DOM_EX "," DOM_OTHER "],\"users\":[" USER_ALICE "," USER_BOB       \
     "],\"aliases\":[" ALIAS_SALES "," ALIAS_CATCHALL "],\"dkim_keys\":[" DKIM_EX "]}"
 
 static directory *load(const char *json)
