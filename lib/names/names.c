@@ -188,6 +188,27 @@ static int names_domain_precheck(const char *in, size_t len, const char **error_
     return 0;
 }
 
+/* RFC 5891 5.4: an A-label is valid only when its U-label is, and converts
+ * back to the same A-label. libidn2 passes "xn--" labels through without
+ * that check ("xn--fmkfd" decodes to U+3206.., which IDNA2008 disallows), so
+ * decode the name and convert it again. */
+static int names_domain_verify_alabels(const char *ascii, const char **error_r)
+{
+    char *u = NULL;
+    uint8_t *back = NULL;
+    int rc = -1;
+
+    if (strncmp(ascii, "xn--", 4) != 0 && strstr(ascii, ".xn--") == NULL)
+        return 0;
+    if (idn2_to_unicode_8z8z(ascii, &u, 0) == IDN2_OK &&
+        idn2_lookup_u8((const uint8_t *)u, &back, NAMES_IDN2_FLAGS) == IDN2_OK &&
+        strcmp((const char *)back, ascii) == 0)
+        rc = 0;
+    free(u);
+    free(back);
+    return rc == 0 ? 0 : names_fail(error_r, "invalid A-label (\"xn--\" label)");
+}
+
 static int names_domain_normalize_dot(const char *in, size_t len, bool trailing_dot_ok,
                                       char out[NAMES_DOMAIN_MAX + 1], const char **error_r)
 {
@@ -219,6 +240,8 @@ static int names_domain_normalize_dot(const char *in, size_t len, bool trailing_
     }
     rc = names_domain_check_ascii((const char *)ascii, strlen((const char *)ascii), out, error_r);
     free(ascii);
+    if (rc == 0)
+        rc = names_domain_verify_alabels(out, error_r);
     if (rc < 0)
         out[0] = '\0';
     return rc;

@@ -80,7 +80,10 @@ static const name_row domain_rows[] = {
     {"xn--abc-.com", 0, NULL, "A-label"},
     {"xn--zz.com", 0, NULL, "A-label"},
     {"xn--.com", 0, NULL, "A-label"},
-    {"xn--a.com", 0, NULL, NULL}, /* decodes to U+0080 */
+    {"xn--a.com", 0, NULL, NULL},             /* decodes to U+0080 */
+    {"xn--fmkfd.bh", 0, NULL, "A-label"},     /* decodes to U+3206 U+3207 U+3203 */
+    {"a.XN--FMKFD.bh", 0, NULL, "A-label"},   /* the same, not first */
+    {"xn--example-.com", 0, NULL, "A-label"}, /* an all-ASCII "U-label" */
     {"\xff.com", 0, NULL, "UTF-8"},
     {"b\xc3.com", 0, NULL, "UTF-8"},            /* truncated sequence */
     {"\xc0\xaf.com", 0, NULL, "UTF-8"},         /* overlong '/' */
