@@ -33,7 +33,7 @@ static int auth_load_admin(req *r, const char *username, int64_t version, bool c
         r->who.authenticated = true;
         ok = 0;
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return ok;
 }
 
@@ -65,7 +65,7 @@ static void auth_apikey_touch(req *r, const char *id, int64_t last_used)
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
 }
 
 /* "omk_<16 hex id>_<secret>": the id finds the row, the secret's hash must match. */
@@ -97,7 +97,7 @@ static int auth_apikey(req *r, const char *key)
         last_used = sqlite3_column_int64(st, 2);
         snprintf(username, sizeof(username), "%s", db_text(st, 3));
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     if (!ok || auth_load_admin(r, username, 0, false) < 0)
         goto bad;
     r->who.via_api_key = true;
@@ -114,8 +114,6 @@ int auth_request(req *r, auth_mode mode)
         return 0;
     const char *h = req_header(r, "Authorization");
     if (h == NULL) {
-        if (mode == AUTH_OPTIONAL)
-            return 0;
         reply_problem(r, PROBLEM_UNAUTHORIZED, "send Authorization: Bearer <token or API key>");
         return -1;
     }
@@ -131,10 +129,12 @@ int auth_request(req *r, auth_mode mode)
     return auth_jwt(r, cred);
 }
 
-char *auth_issue(req *r, const char *username, int64_t token_version, int64_t auth_time)
+char *auth_issue(req *r, const char *username, bool global, int64_t token_version,
+                 int64_t auth_time)
 {
     return token_issue(keys_secret_bytes(r->app->jwt_key), keys_secret_len(r->app->jwt_key),
-                       username, token_version, auth_time, db_now(), r->app->cfg.jwt_ttl);
+                       username, global ? "global" : "domain", token_version, auth_time,
+                       db_now(), r->app->cfg.jwt_ttl);
 }
 
 int auth_init(const keys_kdf_params *admin_kdf)
@@ -148,10 +148,10 @@ int auth_init(const keys_kdf_params *admin_kdf)
 }
 
 int auth_admin_password(sqlite3 *db, const char *username, const char *password, int64_t *id_r,
-                        int64_t *version_r, bool *enabled_r)
+                        int64_t *version_r, bool *enabled_r, bool *global_r)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT id, password_hash, token_version, enabled FROM "
-                                      "admins WHERE username = ?1");
+    sqlite3_stmt *st = db_prepare(db, "SELECT id, password_hash, token_version, enabled, role "
+                                      "FROM admins WHERE username = ?1");
     if (st == NULL)
         return 0;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
@@ -161,12 +161,13 @@ int auth_admin_password(sqlite3 *db, const char *username, const char *password,
         *id_r = sqlite3_column_int64(st, 0);
         *version_r = sqlite3_column_int64(st, 2);
         *enabled_r = sqlite3_column_int(st, 3) == 1;
+        *global_r = strcmp(db_text(st, 4), "global") == 0;
     } else if (auth_dummy_hash[0] != '\0') {
         /* Equal time only: the dummy hash never counts as a match. */
         if (crypto_pwhash_str_verify(auth_dummy_hash, password, strlen(password)) == 0)
             match = 0;
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return match;
 }
 
@@ -188,7 +189,7 @@ bool auth_domain_allowed(req *r, int64_t domain_id)
     sqlite3_bind_int64(st, 1, r->who.admin_id);
     sqlite3_bind_int64(st, 2, domain_id);
     bool ok = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    db_finish(st);
     return ok;
 }
 

@@ -1,9 +1,11 @@
 #include "db.h"
 
+#include "cache.h"
 #include "log.h"
 #include "relay.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -11,8 +13,19 @@
 #define DB_BUSY_TIMEOUT_MS 5000
 #define DB_PATH_MAX 4096
 
+#define DB_STMT_CACHE 128 /* prepared statements kept per thread */
+
+typedef struct db_cached {
+    uint64_t hash;
+    char *sql;
+    sqlite3_stmt *st;
+    bool in_use;
+} db_cached;
+
 static char db_path[DB_PATH_MAX];
 static _Thread_local sqlite3 *db_conn;
+static _Thread_local db_cached db_cache[DB_STMT_CACHE];
+static _Thread_local int db_ncached;
 
 int64_t db_now(void)
 {
@@ -104,7 +117,7 @@ sqlite3 *db_thread(void)
 {
     if (db_conn != NULL)
         return db_conn;
-    char err[512];
+    char err[DB_PATH_MAX + 256];
     db_conn = db_open(db_path, err, sizeof(err));
     if (db_conn == NULL)
         log_error(NULL, "%s", err);
@@ -113,6 +126,11 @@ sqlite3 *db_thread(void)
 
 void db_thread_close(void)
 {
+    for (int i = 0; i < db_ncached; i++) {
+        sqlite3_finalize(db_cache[i].st);
+        free(db_cache[i].sql);
+    }
+    db_ncached = 0;
     if (db_conn != NULL) {
         sqlite3_close_v2(db_conn);
         db_conn = NULL;
@@ -141,6 +159,7 @@ int db_commit(sqlite3 *db)
         db_rollback(db);
         return -1;
     }
+    cache_bump(); /* before the handler replies: the next read sees the change */
     relay_wake(); /* the transaction may have appended events */
     return 0;
 }
@@ -151,14 +170,67 @@ void db_rollback(sqlite3 *db)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static uint64_t db_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Statements on this thread's connection are prepared once and kept: the
+ * api runs the same few dozen statements over and over. A statement already
+ * in use (a nested use of the same SQL) gets a fresh one of its own. */
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql)
 {
+    bool cacheable = db == db_conn;
+    uint64_t h = cacheable ? db_hash(sql) : 0;
+    for (int i = 0; cacheable && i < db_ncached; i++) {
+        db_cached *c = &db_cache[i];
+        if (c->hash == h && !c->in_use && strcmp(c->sql, sql) == 0) {
+            c->in_use = true;
+            return c->st;
+        }
+    }
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(db, sql, -1, 0, &st, NULL) != SQLITE_OK) {
+    unsigned flags = cacheable ? SQLITE_PREPARE_PERSISTENT : 0;
+    if (sqlite3_prepare_v3(db, sql, -1, flags, &st, NULL) != SQLITE_OK) {
         log_error(NULL, "prepare(%s) failed: %s", sql, sqlite3_errmsg(db));
         return NULL;
     }
+    if (cacheable && db_ncached < DB_STMT_CACHE) {
+        char *copy = strdup(sql);
+        if (copy != NULL)
+            db_cache[db_ncached++] = (db_cached){h, copy, st, true};
+    }
     return st;
+}
+
+void db_finish(sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return;
+    for (int i = 0; i < db_ncached; i++) {
+        if (db_cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            db_cache[i].in_use = false;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+int db_release_all(void)
+{
+    int n = 0;
+    for (int i = 0; i < db_ncached; i++) {
+        if (db_cache[i].in_use) {
+            db_finish(db_cache[i].st);
+            n++;
+        }
+    }
+    return n;
 }
 
 const char *db_text(sqlite3_stmt *st, int col)

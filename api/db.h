@@ -33,8 +33,16 @@ int db_begin(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
 
-/* Prepares a statement; logs and returns NULL on failure (a bug). */
+/* Prepares a statement, or takes it from this thread's cache; logs and
+ * returns NULL on failure (a bug). Release it with db_finish, never
+ * sqlite3_finalize. */
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql);
+/* Resets a statement back into the cache (or finalizes an uncached one). */
+void db_finish(sqlite3_stmt *st);
+/* Resets every cached statement still in use on this thread (each one is a
+ * missing db_finish: a bug) so none keeps a read transaction open. Returns
+ * how many there were. */
+int db_release_all(void);
 /* Runs a statement that returns no rows with the given text parameters. */
 int db_exec_simple(sqlite3 *db, const char *sql);
 

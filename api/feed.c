@@ -1,6 +1,7 @@
 #include "feed.h"
 
 #include "db.h"
+#include "http.h"
 #include "log.h"
 
 #include <sodium.h>
@@ -41,7 +42,7 @@ static int feed_append(sqlite3 *db, const char *type, const char *key, cJSON *da
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
         if (rc < 0)
             log_error(NULL, "events insert failed: %s", sqlite3_errmsg(db));
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     cJSON_free(text);
     return rc;
@@ -59,8 +60,8 @@ static cJSON *feed_domain_row(sqlite3 *db, sqlite3_stmt *st)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", db_text(st, 1));
     cJSON_AddBoolToObject(o, "enabled", sqlite3_column_int(st, 2));
-    cJSON_AddNumberToObject(o, "max_users", (double)sqlite3_column_int64(st, 3));
-    cJSON_AddNumberToObject(o, "default_quota_bytes", (double)sqlite3_column_int64(st, 4));
+    json_add_int(o, "max_users", sqlite3_column_int64(st, 3));
+    json_add_int(o, "default_quota_bytes", sqlite3_column_int64(st, 4));
     return o;
 }
 
@@ -84,7 +85,7 @@ static cJSON *feed_user_credentials(sqlite3 *db, int64_t user_id)
                               feed_b64(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)));
         cJSON_AddItemToArray(arr, c);
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return arr;
 }
 
@@ -97,7 +98,7 @@ static cJSON *feed_user_row(sqlite3 *db, sqlite3_stmt *st)
     cJSON_AddStringToObject(o, "domain", db_text(st, 1));
     cJSON_AddStringToObject(o, "local", db_text(st, 2));
     cJSON_AddBoolToObject(o, "enabled", sqlite3_column_int(st, 3));
-    cJSON_AddNumberToObject(o, "quota_bytes", (double)sqlite3_column_int64(st, 4));
+    json_add_int(o, "quota_bytes", sqlite3_column_int64(st, 4));
     cJSON_AddStringToObject(o, "store_id", db_text(st, 5));
     cJSON_AddItemToObject(o, "public_key",
                           feed_b64(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6)));
@@ -190,7 +191,7 @@ static int feed_upsert(sqlite3 *db, const feed_kind *k, int64_t id)
         snprintf(type, sizeof(type), "%s.upsert", k->kind);
         rc = feed_append(db, type, key, o);
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return rc;
 }
 
@@ -229,11 +230,11 @@ cJSON *feed_snapshot(sqlite3 *db)
     cJSON *snap = cJSON_CreateObject();
     sqlite3_stmt *st = db_prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM events");
     if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_finish(st);
         goto fail;
     }
-    cJSON_AddNumberToObject(snap, "seq", (double)sqlite3_column_int64(st, 0));
-    sqlite3_finalize(st);
+    json_add_int(snap, "seq", sqlite3_column_int64(st, 0));
+    db_finish(st);
     for (size_t i = 0; i < sizeof(feed_kinds) / sizeof(feed_kinds[0]); i++) {
         char sql[512];
         snprintf(sql, sizeof(sql), "%s ORDER BY %s", feed_kinds[i].select, feed_kinds[i].order);
@@ -244,7 +245,7 @@ cJSON *feed_snapshot(sqlite3 *db)
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
             cJSON_AddItemToArray(arr, feed_kinds[i].row(db, st));
-        sqlite3_finalize(st);
+        db_finish(st);
         if (rc != SQLITE_DONE)
             goto fail;
     }

@@ -22,7 +22,7 @@ cJSON *admin_domains_json(sqlite3 *db, int64_t admin_id)
     sqlite3_bind_int64(st, 1, admin_id);
     while (sqlite3_step(st) == SQLITE_ROW)
         cJSON_AddItemToArray(arr, cJSON_CreateString(db_text(st, 0)));
-    sqlite3_finalize(st);
+    db_finish(st);
     return arr;
 }
 
@@ -57,7 +57,7 @@ static int admin_find(req *r, const char *username, int64_t *id_r, bool *global_
         *enabled_r = sqlite3_column_int(st, 2) == 1;
         rc = 0;
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc < 0)
         reply_problem(r, PROBLEM_NOT_FOUND, "no such admin");
     return rc;
@@ -80,7 +80,7 @@ static void admin_reply_one(req *r, int64_t id, int status)
         else
             reply_json(r, status, o);
     }
-    sqlite3_finalize(st);
+    db_finish(st);
 }
 
 void h_admins_list(req *r)
@@ -107,8 +107,8 @@ void h_admins_list(req *r)
         snprintf(last, sizeof(last), "%s", db_text(st, 1));
         n++;
     }
-    sqlite3_finalize(st);
-    reply_json(r, 200, page_wrap(items, n == limit ? last : NULL));
+    db_finish(st);
+    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
 }
 
 static void admin_check_password(const cJSON *body, const char *field, cJSON **errors)
@@ -128,7 +128,7 @@ static bool admin_domain_exists(sqlite3 *db, const char *name)
         return false;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     bool found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    db_finish(st);
     return found;
 }
 
@@ -140,7 +140,7 @@ static int admin_set_domains(req *r, int64_t admin_id, const cJSON *arr, cJSON *
         return -1;
     sqlite3_bind_int64(del, 1, admin_id);
     int rc = sqlite3_step(del);
-    sqlite3_finalize(del);
+    db_finish(del);
     if (rc != SQLITE_DONE || arr == NULL)
         return rc == SQLITE_DONE ? 0 : -1;
     sqlite3_stmt *ins = db_prepare(r->db, "INSERT OR IGNORE INTO admin_domains (admin_id, "
@@ -160,13 +160,13 @@ static int admin_set_domains(req *r, int64_t admin_id, const cJSON *arr, cJSON *
         sqlite3_bind_int64(ins, 1, admin_id);
         sqlite3_bind_text(ins, 2, name, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(ins) != SQLITE_DONE) {
-            sqlite3_finalize(ins);
+            db_finish(ins);
             return -1;
         }
         if (sqlite3_changes(r->db) == 0 && !admin_domain_exists(r->db, name))
             errors_add(errors, "domains", "no such domain"); /* (a repeat is harmless) */
     }
-    sqlite3_finalize(ins);
+    db_finish(ins);
     return 0;
 }
 
@@ -227,7 +227,7 @@ void h_admins_create(req *r)
     sqlite3_bind_int(st, 4, en == NULL || cJSON_IsTrue(en));
     sqlite3_bind_int64(st, 5, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         db_rollback(r->db);
         reply_problem(r, PROBLEM_ALREADY_EXISTS, "admin %s already exists", username);
@@ -273,7 +273,7 @@ static bool admin_is_last_global(req *r, int64_t id)
         return true;
     sqlite3_bind_int64(st, 1, id);
     bool last = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) == 0;
-    sqlite3_finalize(st);
+    db_finish(st);
     return last;
 }
 
@@ -285,7 +285,7 @@ static int admin_domain_count(req *r, int64_t id)
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     return n;
 }
@@ -352,7 +352,7 @@ static int admin_apply_update(req *r, const cJSON *body, int64_t id, const char 
         sqlite3_bind_int(st, 4, cJSON_IsTrue(enabled));
     sqlite3_bind_int64(st, 5, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE)
         return -1;
     bool now_global = role != NULL ? strcmp(role->valuestring, "global") == 0 : false;
@@ -390,8 +390,9 @@ void h_admins_update(req *r)
         if (throttle_check(r, "admin", r->params[0]) < 0)
             goto out;
         int64_t xid, xver;
-        bool xen;
-        if (!auth_admin_password(r->db, r->params[0], old->valuestring, &xid, &xver, &xen)) {
+        bool xen, xglobal;
+        if (!auth_admin_password(r->db, r->params[0], old->valuestring, &xid, &xver, &xen,
+                                 &xglobal)) {
             throttle_fail(r, "admin", r->params[0]);
             reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "old_password is wrong");
             goto out;
@@ -403,8 +404,19 @@ void h_admins_update(req *r)
         reply_internal(r, "password hashing failed");
         goto out;
     }
+    /* The checks again, now under the write lock: two global admins disabling
+     * each other at once must not both succeed. */
+    if (db_begin(r->db) < 0) {
+        reply_internal(r, "begin failed");
+        goto out;
+    }
+    if (admin_find(r, r->params[0], &id, &global, &enabled) < 0 ||
+        admin_update_check(r, body, self, global, enabled, id) < 0) {
+        db_rollback(r->db);
+        goto out;
+    }
     cJSON *errors = NULL;
-    if (db_begin(r->db) < 0 || admin_apply_update(r, body, id, pw ? hash : NULL, &errors) < 0) {
+    if (admin_apply_update(r, body, id, pw ? hash : NULL, &errors) < 0) {
         db_rollback(r->db);
         cJSON_Delete(errors);
         reply_internal(r, "admin update failed");
@@ -429,10 +441,12 @@ void h_admins_delete(req *r)
         return;
     int64_t id;
     bool global, enabled;
-    if (admin_find(r, r->params[0], &id, &global, &enabled) < 0)
-        return;
     if (db_begin(r->db) < 0) {
         reply_internal(r, "begin failed");
+        return;
+    }
+    if (admin_find(r, r->params[0], &id, &global, &enabled) < 0) {
+        db_rollback(r->db);
         return;
     }
     if (global && enabled && admin_is_last_global(r, id)) {
@@ -445,7 +459,7 @@ void h_admins_delete(req *r)
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, id);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     if (rc != SQLITE_DONE || db_commit(r->db) < 0) {
         db_rollback(r->db);

@@ -47,7 +47,7 @@ static void alias_reply_one(req *r, int64_t id, int status)
     } else {
         reply_json(r, status, alias_json(st));
     }
-    sqlite3_finalize(st);
+    db_finish(st);
 }
 
 static int alias_local(const char *given, char out[NAMES_LOCAL_MAX + 1], const char **err)
@@ -75,7 +75,7 @@ static int alias_resolve(req *r, int64_t *domain_id_r, int64_t *id_r)
             int found = sqlite3_step(st) == SQLITE_ROW;
             if (found)
                 *id_r = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
+            db_finish(st);
             if (found)
                 return 0;
         }
@@ -84,13 +84,15 @@ static int alias_resolve(req *r, int64_t *domain_id_r, int64_t *id_r)
     return -1;
 }
 
-/* Is the domain of a hosted? If so, does a->local exist there as a user or
- * an alias? */
+/* Is the domain of a hosted, and one the caller may see? If so, does
+ * a->local exist there as a user or an alias? A domain a domain admin may not
+ * see is treated as an outside domain, so that aliases cannot be used to
+ * probe which addresses exist in it. */
 static bool alias_hosted_exists(req *r, const names_address *a, bool *hosted_r)
 {
     sqlite3_stmt *st = db_prepare(
-        r->db, "SELECT (SELECT COUNT(*) FROM users u WHERE u.domain_id = d.id AND u.local = ?2) + "
-               "(SELECT COUNT(*) FROM aliases x WHERE x.domain_id = d.id AND x.local = ?2) "
+        r->db, "SELECT d.id, (SELECT COUNT(*) FROM users u WHERE u.domain_id = d.id AND u.local = "
+               "?2) + (SELECT COUNT(*) FROM aliases x WHERE x.domain_id = d.id AND x.local = ?2) "
                "FROM domains d WHERE d.name = ?1");
     *hosted_r = false;
     if (st == NULL)
@@ -98,11 +100,17 @@ static bool alias_hosted_exists(req *r, const names_address *a, bool *hosted_r)
     sqlite3_bind_text(st, 1, a->domain, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, a->local, -1, SQLITE_STATIC);
     bool exists = false;
+    int64_t domain_id = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {
+        domain_id = sqlite3_column_int64(st, 0);
         *hosted_r = true;
-        exists = sqlite3_column_int64(st, 0) > 0;
+        exists = sqlite3_column_int64(st, 1) > 0;
     }
-    sqlite3_finalize(st);
+    db_finish(st);
+    if (*hosted_r && !auth_domain_allowed(r, domain_id)) {
+        *hosted_r = false;
+        exists = false;
+    }
     return exists;
 }
 
@@ -185,8 +193,8 @@ void h_aliases_list(req *r)
         snprintf(last, sizeof(last), "%s", db_text(st, 1));
         n++;
     }
-    sqlite3_finalize(st);
-    reply_json(r, 200, page_wrap(items, n == limit ? last : NULL));
+    db_finish(st);
+    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
 }
 
 void h_aliases_get(req *r)
@@ -204,7 +212,7 @@ static bool alias_is_user(req *r, int64_t domain_id, const char *local)
     sqlite3_bind_int64(st, 1, domain_id);
     sqlite3_bind_text(st, 2, local, -1, SQLITE_STATIC);
     bool found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    db_finish(st);
     return found;
 }
 
@@ -230,8 +238,8 @@ void h_aliases_create(req *r)
     else if (strlen(local) + 1 + strlen(dname) > NAMES_ADDRESS_MAX)
         errors_add(&errors, "local", "the address would be longer than 254 octets");
     snprintf(self, sizeof(self), "%s@%s", local, dname);
-    if (db_begin(r->db) < 0)
-        goto fail;
+    if (begin_checked(r, "domains", domain_id) < 0)
+        goto out;
     targets = alias_targets(r, cJSON_GetObjectItem(body, "targets"), self, &errors);
     if (errors != NULL) {
         db_rollback(r->db);
@@ -254,7 +262,7 @@ void h_aliases_create(req *r)
     sqlite3_bind_int(st, 4, en == NULL || cJSON_IsTrue(en));
     sqlite3_bind_int64(st, 5, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         db_rollback(r->db);
         reply_problem(r, PROBLEM_ALREADY_EXISTS, "alias %s already exists", self);
@@ -286,8 +294,8 @@ void h_aliases_update(req *r)
     char *targets = NULL;
     if (body_check(r, body, fields, 2) < 0)
         goto out;
-    if (db_begin(r->db) < 0)
-        goto fail;
+    if (begin_checked(r, "aliases", id) < 0)
+        goto out;
     const cJSON *t = cJSON_GetObjectItem(body, "targets");
     if (t != NULL) {
         cJSON *errors = NULL;
@@ -316,7 +324,7 @@ void h_aliases_update(req *r)
         sqlite3_bind_int(st, 3, cJSON_IsTrue(en));
     sqlite3_bind_int64(st, 4, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE || feed_alias_upsert(r->db, id) < 0 || db_commit(r->db) < 0)
         goto fail;
     alias_reply_one(r, id, 200);
@@ -334,10 +342,8 @@ void h_aliases_delete(req *r)
     int64_t domain_id, id;
     if (alias_resolve(r, &domain_id, &id) < 0)
         return;
-    if (db_begin(r->db) < 0) {
-        reply_internal(r, "begin failed");
+    if (begin_checked(r, "aliases", id) < 0)
         return;
-    }
     sqlite3_stmt *st = db_prepare(r->db, "SELECT a.local || '@' || d.name FROM aliases a JOIN "
                                          "domains d ON d.id = a.domain_id WHERE a.id = ?1");
     char address[ADDRESS_BUF] = "";
@@ -345,13 +351,13 @@ void h_aliases_delete(req *r)
         sqlite3_bind_int64(st, 1, id);
     if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
         snprintf(address, sizeof(address), "%s", db_text(st, 0));
-    sqlite3_finalize(st);
+    db_finish(st);
     st = db_prepare(r->db, "DELETE FROM aliases WHERE id = ?1");
     int rc = SQLITE_ERROR;
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, id);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     if (address[0] == '\0' || rc != SQLITE_DONE || feed_delete(r->db, "alias", address) < 0 ||
         db_commit(r->db) < 0) {

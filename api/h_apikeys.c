@@ -51,19 +51,39 @@ void h_apikeys_list(req *r)
         snprintf(last, sizeof(last), "%s", db_text(st, 0));
         n++;
     }
-    sqlite3_finalize(st);
-    reply_json(r, 200, page_wrap(items, n == limit ? last : NULL));
+    db_finish(st);
+    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
 }
 
-/* RFC 3339 in UTC with a Z, as this api writes it: "2026-11-25T16:00:00Z". */
+/* RFC 3339 section 5.6 date-time: "2030-01-31T00:00:00Z", with optional
+ * fractional seconds (ignored) and a "Z" or "+hh:mm"/"-hh:mm" offset. */
 static int apikey_parse_time(const char *s, int64_t *t_r)
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end == NULL || *end != '\0' || strlen(s) != 20)
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (p == NULL || strlen(s) < 20 || s[4] != '-' || s[10] != 'T')
         return -1;
-    *t_r = (int64_t)timegm(&tm);
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    int64_t offset = 0;
+    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
+        offset = 0;
+    } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':') {
+        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+        if (strspn(p + 1, "0123456789") != 2 || strspn(p + 4, "0123456789") != 2 || hh > 23 ||
+            mm > 59)
+            return -1;
+        offset = (p[0] == '+' ? 1 : -1) * (int64_t)(hh * 3600 + mm * 60);
+    } else {
+        return -1;
+    }
+    *t_r = (int64_t)timegm(&tm) - offset;
     return 0;
 }
 
@@ -111,7 +131,7 @@ void h_apikeys_create(req *r)
         if (expires != 0)
             sqlite3_bind_int64(st, 6, expires);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     if (rc != SQLITE_DONE) {
         reply_internal(r, "api key insert failed");
@@ -125,7 +145,7 @@ void h_apikeys_create(req *r)
             cJSON_AddStringToObject(o, "secret", full);
             reply_json_created(r, o, "/api/v1/api-keys/%s", id);
         }
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     if (r->status == 0)
         reply_internal(r, "api key readback failed");
@@ -147,7 +167,7 @@ void h_apikeys_delete(req *r)
     sqlite3_bind_int(st, 2, r->who.global);
     sqlite3_bind_int64(st, 3, r->who.admin_id);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE)
         reply_internal(r, "api key delete failed");
     else if (sqlite3_changes(r->db) == 0)

@@ -36,14 +36,14 @@ void h_auth_token(req *r)
     if (throttle_check(r, "admin", user) < 0)
         goto out;
     int64_t id = 0, version = 0;
-    bool enabled = false;
-    if (!auth_admin_password(r->db, user, pass, &id, &version, &enabled) || !enabled) {
+    bool enabled = false, global = false;
+    if (!auth_admin_password(r->db, user, pass, &id, &version, &enabled, &global) || !enabled) {
         throttle_fail(r, "admin", user);
         reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "wrong username or password");
         goto out;
     }
     throttle_clear(r, "admin", user);
-    char *token = auth_issue(r, user, version, db_now());
+    char *token = auth_issue(r, user, global, version, db_now());
     if (token == NULL)
         reply_internal(r, "token signing failed");
     else
@@ -72,8 +72,8 @@ void h_auth_refresh(req *r)
     }
     sqlite3_bind_int64(st, 1, r->who.admin_id);
     int64_t version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    char *token = auth_issue(r, r->who.username, version, r->who.auth_time);
+    db_finish(st);
+    char *token = auth_issue(r, r->who.username, r->who.global, version, r->who.auth_time);
     if (token == NULL)
         reply_internal(r, "token signing failed");
     else

@@ -19,7 +19,7 @@
 #define APPPW_PER_USER_MAX 50
 
 /* The user named by the path, for endpoints a user calls with a credential
- * instead of an admin token. An unknown user gets the same 401 as a wrong
+ * instead of an admin token (routes.c: AUTH_NONE). An unknown user gets the same 401 as a wrong
  * credential (after the same throttle), so these endpoints do not tell which
  * addresses exist. */
 static int cred_resolve(req *r, int64_t *user_id_r, char address_r[ADDRESS_BUF])
@@ -34,18 +34,15 @@ static int cred_resolve(req *r, int64_t *user_id_r, char address_r[ADDRESS_BUF])
     snprintf(address_r, ADDRESS_BUF, "%s@%s", local, dname);
     if (throttle_check(r, "user", address_r) < 0)
         return -1;
-    int64_t domain_id;
-    if (r->who.authenticated) {
-        if (domain_lookup(r, r->params[0], &domain_id, dname) < 0)
-            return -1;
-    } else {
-        sqlite3_stmt *st = db_prepare(r->db, "SELECT id FROM domains WHERE name = ?1");
-        if (st == NULL)
-            return -1;
-        sqlite3_bind_text(st, 1, dname, -1, SQLITE_STATIC);
-        domain_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-        sqlite3_finalize(st);
+    /* No admin token is consulted here: the credential is the proof. */
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT id FROM domains WHERE name = ?1");
+    if (st == NULL) {
+        reply_internal(r, "prepare failed");
+        return -1;
     }
+    sqlite3_bind_text(st, 1, dname, -1, SQLITE_STATIC);
+    int64_t domain_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    db_finish(st);
     if (user_lookup(r, domain_id, local, user_id_r) < 0) {
         throttle_fail(r, "user", address_r);
         reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "wrong address or credential");
@@ -71,7 +68,7 @@ static int cred_unwrap(req *r, int64_t user_id, const char *address, const char 
     if (sqlite3_step(st) == SQLITE_ROW)
         kr = keys_unwrap(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
                          credential, strlen(credential), key_r);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (kr == KEYS_OK) {
         throttle_clear(r, "user", address);
         return 0;
@@ -98,14 +95,16 @@ static void cred_set_password(req *r, int64_t user_id, const keys_secret *store_
         return;
     }
     sqlite3_stmt *st = NULL;
-    if (db_begin(r->db) < 0)
-        goto fail;
+    if (begin_checked(r, "users", user_id) < 0) {
+        free(w.blob);
+        return;
+    }
     st = db_prepare(r->db, "DELETE FROM credentials WHERE user_id = ?1 AND kind = 'password'");
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, user_id);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE || user_insert_credential(r, user_id, "password", "", &w, NULL) < 0 ||
         feed_user_upsert(r->db, user_id) < 0 || db_commit(r->db) < 0)
         goto fail;
@@ -217,8 +216,8 @@ void h_apppw_list(req *r)
         snprintf(last, sizeof(last), "%s", db_text(st, 0));
         n++;
     }
-    sqlite3_finalize(st);
-    reply_json(r, 200, page_wrap(items, n == limit ? last : NULL));
+    db_finish(st);
+    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
 }
 
 static int apppw_count(req *r, int64_t user_id)
@@ -230,12 +229,13 @@ static int apppw_count(req *r, int64_t user_id)
         sqlite3_bind_int64(st, 1, user_id);
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     return n;
 }
 
-static void apppw_store(req *r, int64_t user_id, const char *name, const keys_secret *store_key)
+static void apppw_store(req *r, int64_t user_id, const char *address, const char *name,
+                        const keys_secret *store_key)
 {
     char shown[KEYS_APP_PASSWORD_STRLEN + 1], plain[KEYS_APP_PASSWORD_LEN + 1], id[17];
     user_wrap w = {NULL, 0};
@@ -243,8 +243,8 @@ static void apppw_store(req *r, int64_t user_id, const char *name, const keys_se
         keys_wrap(store_key, plain, strlen(plain), &r->app->cfg.kdf_user, &w.blob, &w.len) !=
             KEYS_OK)
         goto fail;
-    if (db_begin(r->db) < 0)
-        goto fail;
+    if (begin_checked(r, "users", user_id) < 0)
+        goto out;
     if (apppw_count(r, user_id) >= APPPW_PER_USER_MAX) {
         db_rollback(r->db);
         cJSON *errors = NULL;
@@ -260,8 +260,9 @@ static void apppw_store(req *r, int64_t user_id, const char *name, const keys_se
     cJSON_AddStringToObject(o, "name", name);
     json_add_time(o, "created_at", db_now(), false);
     cJSON_AddStringToObject(o, "app_password", shown);
-    reply_json_created(r, o, "/api/v1/domains/%s/users/%s/app-passwords/%s", r->params[0],
-                       r->params[1], id);
+    const char *at = strrchr(address, '@');
+    reply_json_created(r, o, "/api/v1/domains/%s/users/%.*s/app-passwords/%s", at + 1,
+                       (int)(at - address), address, id);
     goto out;
 fail:
     db_rollback(r->db);
@@ -294,7 +295,7 @@ void h_apppw_create(req *r)
     if (cred_resolve(r, &user_id, address) < 0 ||
         cred_unwrap(r, user_id, address, "password", password, &store_key) < 0)
         goto out;
-    apppw_store(r, user_id, name, store_key);
+    apppw_store(r, user_id, address, name, store_key);
 out:
     keys_secret_free(&store_key);
     cJSON_Delete(body);
@@ -305,10 +306,8 @@ void h_apppw_delete(req *r)
     int64_t user_id;
     if (apppw_resolve(r, &user_id) < 0)
         return;
-    if (db_begin(r->db) < 0) {
-        reply_internal(r, "begin failed");
+    if (begin_checked(r, "users", user_id) < 0)
         return;
-    }
     sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM credentials WHERE id = ?1 AND user_id = ?2 "
                                          "AND kind = 'app'");
     int rc = SQLITE_ERROR;
@@ -316,7 +315,7 @@ void h_apppw_delete(req *r)
         sqlite3_bind_text(st, 1, r->params[2], -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, user_id);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     if (rc == SQLITE_DONE && sqlite3_changes(r->db) == 0) {
         db_rollback(r->db);

@@ -43,13 +43,13 @@ static void dkim_reply_created(req *r, int64_t id, const char *domain)
     }
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_finish(st);
         reply_problem(r, PROBLEM_NOT_FOUND, "no such DKIM key");
         return;
     }
     reply_json_created(r, dkim_json(st, domain), "/api/v1/domains/%s/dkim-keys/%s", domain,
                        db_text(st, 1));
-    sqlite3_finalize(st);
+    db_finish(st);
 }
 
 /* The {selector} path parameter; one that cannot exist is simply not found. */
@@ -81,7 +81,7 @@ static int dkim_find(req *r, int64_t domain_id, const char *selector, int64_t *i
         if (dkim_alg_parse(db_text(st, 1), alg_r) < 0)
             found = -1;
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return found;
 }
 
@@ -143,7 +143,7 @@ static int64_t dkim_insert(req *r, dkim_request *q, const dkim_key *k)
         if (dkim_selector_generate(q->alg, db_now(), q->selector) < 0)
             break;
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return id;
 }
 
@@ -165,7 +165,7 @@ static int dkim_retire(req *r, const dkim_request *q)
         return -1;
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     return rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -192,9 +192,8 @@ static void dkim_issue(req *r, dkim_request *q)
         reply_internal(r, "DKIM key generation failed");
         return;
     }
-    if (db_begin(r->db) < 0) {
+    if (begin_checked(r, "domains", q->domain_id) < 0) {
         dkim_key_clear(&k);
-        reply_internal(r, "begin failed");
         return;
     }
     int retired = q->old_id > 0 ? dkim_retire(r, q) : 1;
@@ -240,8 +239,8 @@ void h_dkim_list(req *r)
         snprintf(last, sizeof(last), "%s", db_text(st, 1));
         n++;
     }
-    sqlite3_finalize(st);
-    reply_json(r, 200, page_wrap(items, n == limit ? last : NULL));
+    db_finish(st);
+    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
 }
 
 static const jfield dkim_fields[] = {
@@ -347,10 +346,8 @@ void h_dkim_delete(req *r)
     if (domain_lookup(r, r->params[0], &domain_id, domain) < 0 ||
         dkim_selector_param(r, selector) < 0)
         return;
-    if (db_begin(r->db) < 0) {
-        reply_internal(r, "begin failed");
+    if (begin_checked(r, "domains", domain_id) < 0)
         return;
-    }
     sqlite3_stmt *st =
         db_prepare(r->db, "DELETE FROM dkim_keys WHERE domain_id = ?1 AND selector = ?2");
     if (st == NULL)
@@ -358,7 +355,7 @@ void h_dkim_delete(req *r)
     sqlite3_bind_int64(st, 1, domain_id);
     sqlite3_bind_text(st, 2, selector, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE)
         goto fail;
     if (sqlite3_changes(r->db) == 0) {

@@ -199,7 +199,7 @@ static int dns_add_dkim(req *r, cJSON *records, int64_t domain_id, const char *d
                                     : "DKIM public key (retired; keep until the key is deleted)");
         cJSON_AddItemToArray(records, o);
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -213,7 +213,7 @@ static int dns_sts_id(req *r, int64_t domain_id, char out[DNS_STS_ID_SIZE])
         return -1;
     sqlite3_bind_int64(st, 1, domain_id);
     int64_t t = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    db_finish(st);
     time_t tt = (time_t)(t > 0 ? t : db_now());
     struct tm tm;
     if (gmtime_r(&tt, &tm) == NULL || strftime(out, DNS_STS_ID_SIZE, "%Y%m%d%H%M%S", &tm) == 0)

@@ -3,6 +3,7 @@
 #include "db.h"
 #include "feed.h"
 #include "handlers.h"
+#include "log.h"
 #include "names.h"
 
 #include <stdio.h>
@@ -27,10 +28,10 @@ static cJSON *domain_json(sqlite3_stmt *st)
     cJSON_AddStringToObject(o, "name_unicode", unicode);
     cJSON_AddStringToObject(o, "description", db_text(st, 2));
     cJSON_AddBoolToObject(o, "enabled", sqlite3_column_int(st, 3));
-    cJSON_AddNumberToObject(o, "default_quota_bytes", (double)sqlite3_column_int64(st, 4));
-    cJSON_AddNumberToObject(o, "max_users", (double)sqlite3_column_int64(st, 5));
-    cJSON_AddNumberToObject(o, "user_count", (double)sqlite3_column_int64(st, 6));
-    cJSON_AddNumberToObject(o, "alias_count", (double)sqlite3_column_int64(st, 7));
+    json_add_int(o, "default_quota_bytes", sqlite3_column_int64(st, 4));
+    json_add_int(o, "max_users", sqlite3_column_int64(st, 5));
+    json_add_int(o, "user_count", sqlite3_column_int64(st, 6));
+    json_add_int(o, "alias_count", sqlite3_column_int64(st, 7));
     json_add_time(o, "created_at", sqlite3_column_int64(st, 8), false);
     json_add_time(o, "updated_at", sqlite3_column_int64(st, 9), false);
     return o;
@@ -45,7 +46,7 @@ static void domain_reply_one(req *r, int64_t id, int status)
     }
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_finish(st);
         reply_problem(r, PROBLEM_NOT_FOUND, "no such domain");
         return;
     }
@@ -54,7 +55,39 @@ static void domain_reply_one(req *r, int64_t id, int status)
         reply_json_created(r, o, "/api/v1/domains/%s", db_text(st, 1));
     else
         reply_json(r, status, o);
-    sqlite3_finalize(st);
+    db_finish(st);
+}
+
+int begin_checked(req *r, const char *table, int64_t id)
+{
+    static const struct {
+        const char *table, *sql, *what;
+    } checks[] = {
+        {"domains", "SELECT 1 FROM domains WHERE id = ?1", "no such domain"},
+        {"users", "SELECT 1 FROM users WHERE id = ?1", "no such user"},
+        {"aliases", "SELECT 1 FROM aliases WHERE id = ?1", "no such alias"},
+    };
+    size_t n = sizeof(checks) / sizeof(checks[0]), i = 0;
+    while (i < n && strcmp(checks[i].table, table) != 0)
+        i++;
+    if (i == n)
+        log_panic("begin_checked: no check for table %s", table);
+    if (db_begin(r->db) < 0) {
+        reply_internal(r, "begin failed");
+        return -1;
+    }
+    sqlite3_stmt *st = db_prepare(r->db, checks[i].sql);
+    int found = 0;
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, id);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        db_finish(st);
+    }
+    if (found)
+        return 0;
+    db_rollback(r->db);
+    reply_problem(r, PROBLEM_NOT_FOUND, "%s", checks[i].what);
+    return -1;
 }
 
 int domain_lookup(req *r, const char *param, int64_t *id_r, char name_r[254])
@@ -70,10 +103,10 @@ int domain_lookup(req *r, const char *param, int64_t *id_r, char name_r[254])
         int found = sqlite3_step(st) == SQLITE_ROW;
         if (found)
             *id_r = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        db_finish(st);
         /* A domain admin gets the same 404 for a foreign domain as for a
          * missing one, so it cannot even learn which domains exist. */
-        if (found && (!r->who.authenticated || auth_domain_allowed(r, *id_r)))
+        if (found && auth_domain_allowed(r, *id_r))
             return 0;
     }
     reply_problem(r, PROBLEM_NOT_FOUND, "no such domain");
@@ -105,8 +138,8 @@ void h_domains_list(req *r)
         snprintf(last, sizeof(last), "%s", db_text(st, 1));
         n++;
     }
-    sqlite3_finalize(st);
-    reply_json(r, 200, page_wrap(items, n == limit ? last : NULL));
+    db_finish(st);
+    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
 }
 
 /* Checks the optional fields shared by create and update. */
@@ -166,7 +199,7 @@ void h_domains_create(req *r)
     sqlite3_bind_int64(st, 5, json_int(body, "max_users", 0));
     sqlite3_bind_int64(st, 6, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         db_rollback(r->db);
         reply_problem(r, PROBLEM_ALREADY_EXISTS, "domain %s already exists", name);
@@ -209,10 +242,8 @@ void h_domains_update(req *r)
         reply_invalid(r, errors);
         goto out;
     }
-    if (db_begin(r->db) < 0) {
-        reply_internal(r, "begin failed");
+    if (begin_checked(r, "domains", id) < 0)
         goto out;
-    }
     /* COALESCE keeps a column whose field was not sent. */
     sqlite3_stmt *st = db_prepare(
         r->db, "UPDATE domains SET description = COALESCE(?2, description), "
@@ -233,7 +264,7 @@ void h_domains_update(req *r)
         sqlite3_bind_int64(st, 5, (int64_t)v->valuedouble);
     sqlite3_bind_int64(st, 6, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE || feed_domain_upsert(r->db, id) < 0 || db_commit(r->db) < 0)
         goto fail;
     domain_reply_one(r, id, 200);
@@ -262,17 +293,15 @@ void h_domains_delete(req *r)
         reply_problem(r, PROBLEM_BAD_REQUEST, "force must be true or false");
         return;
     }
-    if (db_begin(r->db) < 0) {
-        reply_internal(r, "begin failed");
+    if (begin_checked(r, "domains", id) < 0)
         return;
-    }
     sqlite3_stmt *st = db_prepare(r->db, "SELECT (SELECT COUNT(*) FROM users WHERE domain_id = "
                                          "?1) + (SELECT COUNT(*) FROM aliases WHERE domain_id = ?1)");
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, id);
     int64_t children = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
+    db_finish(st);
     if (children > 0 && strcmp(force, "true") != 0) {
         db_rollback(r->db);
         reply_problem(r, PROBLEM_DOMAIN_NOT_EMPTY,
@@ -289,7 +318,7 @@ void h_domains_delete(req *r)
         goto fail_stores;
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE || feed_delete(r->db, "domain", name) < 0 || db_commit(r->db) < 0)
         goto fail_stores;
     for (int i = 0; i < nstores; i++)
@@ -325,11 +354,11 @@ static int domain_feed_children(req *r, int64_t id, const char *name, char ***st
             if (feed_delete(r->db, children[i].kind, db_text(st, 0)) < 0 ||
                 (sqlite3_column_type(st, 1) == SQLITE_TEXT &&
                  store_list_add(stores_r, nstores_r, db_text(st, 1)) < 0)) {
-                sqlite3_finalize(st);
+                db_finish(st);
                 return -1;
             }
         }
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     return 0;
 }

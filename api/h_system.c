@@ -22,14 +22,14 @@ void h_readyz(req *r)
     sqlite3_stmt *st = db_prepare(r->db, "SELECT COUNT(*) FROM meta");
     if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
         db_ok = true;
-    sqlite3_finalize(st);
+    db_finish(st);
     redisReply *rep = rds_command("PING");
     if (rep != NULL) {
         redis_ok = rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
         freeReplyObject(rep);
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", db_ok && redis_ok ? "ready" : "unavailable");
+    cJSON_AddStringToObject(o, "status", db_ok && redis_ok ? "ok" : "fail");
     cJSON *checks = cJSON_AddObjectToObject(o, "checks");
     cJSON_AddStringToObject(checks, "database", db_ok ? "ok" : "fail");
     cJSON_AddStringToObject(checks, "redis", redis_ok ? "ok" : "fail");

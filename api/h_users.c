@@ -33,11 +33,11 @@ static cJSON *user_json(sqlite3_stmt *st)
     cJSON_AddStringToObject(o, "domain", db_text(st, 2));
     cJSON_AddStringToObject(o, "display_name", db_text(st, 3));
     cJSON_AddBoolToObject(o, "enabled", sqlite3_column_int(st, 4));
-    cJSON_AddNumberToObject(o, "quota_bytes", (double)sqlite3_column_int64(st, 5));
+    json_add_int(o, "quota_bytes", sqlite3_column_int64(st, 5));
     cJSON_AddStringToObject(o, "store_id", db_text(st, 6));
     cJSON_AddItemToObject(o, "public_key",
                           feed_b64(sqlite3_column_blob(st, 7), (size_t)sqlite3_column_bytes(st, 7)));
-    cJSON_AddNumberToObject(o, "app_password_count", (double)sqlite3_column_int64(st, 8));
+    json_add_int(o, "app_password_count", sqlite3_column_int64(st, 8));
     json_add_time(o, "created_at", sqlite3_column_int64(st, 9), false);
     json_add_time(o, "updated_at", sqlite3_column_int64(st, 10), false);
     return o;
@@ -50,7 +50,7 @@ static cJSON *user_load_json(req *r, int64_t id)
         return NULL;
     sqlite3_bind_int64(st, 1, id);
     cJSON *o = sqlite3_step(st) == SQLITE_ROW ? user_json(st) : NULL;
-    sqlite3_finalize(st);
+    db_finish(st);
     return o;
 }
 
@@ -67,7 +67,7 @@ int user_lookup(req *r, int64_t domain_id, const char *param, int64_t *id_r)
             int found = sqlite3_step(st) == SQLITE_ROW;
             if (found)
                 *id_r = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
+            db_finish(st);
             if (found)
                 return 0;
         }
@@ -113,8 +113,8 @@ void h_users_list(req *r)
         snprintf(last, sizeof(last), "%s", db_text(st, 1));
         n++;
     }
-    sqlite3_finalize(st);
-    reply_json(r, 200, page_wrap(items, n == limit ? last : NULL));
+    db_finish(st);
+    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
 }
 
 void h_users_get(req *r)
@@ -177,7 +177,7 @@ static int user_check_free(req *r, int64_t domain_id, const char *local)
     } else {
         rc = 0;
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return rc;
 }
 
@@ -198,7 +198,7 @@ int user_insert_credential(req *r, int64_t user_id, const char *kind, const char
     sqlite3_bind_blob(st, 5, w->blob, (int)w->len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, db_now());
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc == 0 && id_r != NULL)
         memcpy(id_r, id, sizeof(id));
     return rc;
@@ -264,7 +264,7 @@ static int user_insert(req *r, int64_t domain_id, const char *local, const cJSON
     sqlite3_bind_blob(st, 8, m->sk_sealed, (int)m->sk_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE)
         return -1;
     *id_r = sqlite3_last_insert_rowid(r->db);
@@ -334,8 +334,8 @@ void h_users_create(req *r)
     }
     if (user_material_make(r, password, &m) < 0)
         goto fail;
-    if (db_begin(r->db) < 0)
-        goto fail;
+    if (begin_checked(r, "domains", domain_id) < 0)
+        goto out;
     if (user_check_free(r, domain_id, local) < 0) {
         db_rollback(r->db);
         goto out;
@@ -373,8 +373,8 @@ void h_users_update(req *r)
         reply_invalid(r, errors);
         goto out;
     }
-    if (db_begin(r->db) < 0)
-        goto fail;
+    if (begin_checked(r, "users", user_id) < 0)
+        goto out;
     sqlite3_stmt *st = db_prepare(
         r->db, "UPDATE users SET display_name = COALESCE(?2, display_name), quota_bytes = "
                "COALESCE(?3, quota_bytes), enabled = COALESCE(?4, enabled), updated_at = ?5 "
@@ -391,7 +391,7 @@ void h_users_update(req *r)
         sqlite3_bind_int(st, 4, cJSON_IsTrue(v));
     sqlite3_bind_int64(st, 5, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE || feed_user_upsert(r->db, user_id) < 0 || db_commit(r->db) < 0)
         goto fail;
     cJSON *o = user_load_json(r, user_id);
@@ -411,10 +411,8 @@ void h_users_delete(req *r)
     int64_t domain_id, user_id;
     if (user_resolve(r, &domain_id, &user_id) < 0)
         return;
-    if (db_begin(r->db) < 0) {
-        reply_internal(r, "begin failed");
+    if (begin_checked(r, "users", user_id) < 0)
         return;
-    }
     sqlite3_stmt *st = db_prepare(r->db, "SELECT u.local || '@' || d.name, u.store_id FROM users "
                                          "u JOIN domains d ON d.id = u.domain_id WHERE u.id = ?1");
     char address[ADDRESS_BUF] = "", store_id[65] = "";
@@ -424,13 +422,13 @@ void h_users_delete(req *r)
         snprintf(address, sizeof(address), "%s", db_text(st, 0));
         snprintf(store_id, sizeof(store_id), "%s", db_text(st, 1));
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     st = db_prepare(r->db, "DELETE FROM users WHERE id = ?1");
     int rc = SQLITE_ERROR;
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, user_id);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     if (address[0] == '\0' || rc != SQLITE_DONE || feed_delete(r->db, "user", address) < 0 ||
         db_commit(r->db) < 0) {

@@ -59,6 +59,11 @@ void h_internal_directory(req *r);
  * failure replies 404 and returns -1. name_r gets the A-label. */
 int domain_lookup(req *r, const char *param, int64_t *id_r, char name_r[254]);
 
+/* h_domains.c: BEGIN IMMEDIATE, then checks that the row the request is
+ * about (in table "domains", "users" or "aliases") still exists: it may have
+ * been deleted since it was looked up. Replies (404 or 500) and returns -1. */
+int begin_checked(req *r, const char *table, int64_t id);
+
 /* h_admins.c: the domains an admin is limited to, as a JSON array of names. */
 cJSON *admin_domains_json(sqlite3 *db, int64_t admin_id);
 

@@ -2,7 +2,9 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "cache.h"
 #include "db.h"
+#include "jsoncheck.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -15,6 +17,7 @@
 
 #define HTTP_HEADERS_MAX 2048
 #define HTTP_CURSOR_MAX 512
+#define HTTP_CURSOR_MAC 16
 
 static const struct {
     const char *slug;
@@ -59,18 +62,30 @@ static const struct {
                                 "The server failed; the request id in the logs tells where."},
 };
 
+#define HTTP_REPLY_HEADERS_MAX 4096
+
+/* Sends headers and body in one write: with keep-alive, a response split in
+ * two small segments would wait for the client's delayed ACK (Nagle). */
 static void reply_raw(req *r, int status, const char *ctype, const char *body, size_t len,
                       const char *extra_headers)
 {
     r->status = status;
-    mg_printf(r->conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-              "X-Request-Id: %s\r\n%s\r\n",
-              status, mg_get_response_code_text(r->conn, status), ctype, len, r->id,
-              extra_headers != NULL ? extra_headers : "");
-    if (len > 0 && strcmp(r->ri->request_method, "HEAD") != 0)
-        mg_write(r->conn, body, len);
+    bool head = strcmp(r->ri->request_method, "HEAD") == 0;
+    buf b;
+    buf_init(&b, HTTP_REPLY_HEADERS_MAX + len);
+    buf_printf(&b,
+               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+               "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+               "X-Request-Id: %s\r\n%s\r\n",
+               status, mg_get_response_code_text(r->conn, status), ctype, len, r->id,
+               extra_headers != NULL ? extra_headers : "");
+    if (len > 0 && !head)
+        buf_append(&b, body, len);
+    if (!b.failed)
+        mg_write(r->conn, b.data, b.len);
+    buf_free(&b);
+    if (r->cache_key != NULL && status == 200 && !head)
+        cache_put(r->cache_key, r->cache_generation, status, body, len);
 }
 
 static void reply_json_headers(req *r, int status, cJSON *body, const char *ctype,
@@ -185,8 +200,12 @@ int http_problem_doc(struct mg_connection *conn, void *cbdata)
                   n, text);
         return 200;
     }
-    mg_printf(conn, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                    "Content-Length: 15\r\n\r\nno such problem");
+    static const char missing[] = "{\"type\":\"/problems/not-found\",\"title\":\"Not found\","
+                                  "\"status\":404,\"detail\":\"no such problem type\"}";
+    mg_printf(conn,
+              "HTTP/1.1 404 Not Found\r\nContent-Type: application/problem+json\r\n"
+              "Content-Length: %zu\r\n\r\n%s",
+              sizeof(missing) - 1, missing);
     return 404;
 }
 
@@ -231,7 +250,12 @@ cJSON *req_json_body(req *r)
             return NULL;
         }
     }
-    const char *end = NULL;
+    const char *end = NULL, *why = NULL;
+    if (jsoncheck_body(b.data, b.len, JSONCHECK_DEPTH_DEFAULT, &why) < 0) {
+        buf_free(&b);
+        reply_problem(r, PROBLEM_INVALID_JSON, "%s", why);
+        return NULL;
+    }
     /* The length includes buf's NUL: cJSON checks that nothing follows the value. */
     cJSON *json = b.len > 0 ? cJSON_ParseWithLengthOpts(b.data, b.len + 1, &end, true) : NULL;
     buf_free(&b);
@@ -254,6 +278,8 @@ int req_query(req *r, const char *name, char *out, size_t outlen)
     return n < 0 ? -1 : 1;
 }
 
+static int cursor_open(req *r, const char *text, char *key_r, size_t key_len);
+
 int req_page(req *r, int *limit_r, char *cursor_r, size_t cursor_len)
 {
     char v[HTTP_CURSOR_MAX];
@@ -270,16 +296,8 @@ int req_page(req *r, int *limit_r, char *cursor_r, size_t cursor_len)
         *limit_r = (int)l;
     }
     q = req_query(r, "cursor", v, sizeof(v));
-    if (q < 0)
+    if (q < 0 || (q > 0 && cursor_open(r, v, cursor_r, cursor_len) < 0))
         goto bad_cursor;
-    if (q > 0) {
-        size_t bin_len = 0;
-        if (sodium_base642bin((unsigned char *)cursor_r, cursor_len - 1, v, strlen(v), NULL,
-                              &bin_len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-            bin_len == 0 || memchr(cursor_r, '\0', bin_len) != NULL)
-            goto bad_cursor;
-        cursor_r[bin_len] = '\0';
-    }
     return 0;
 bad_limit:
     reply_problem(r, PROBLEM_BAD_REQUEST, "limit must be an integer from 1 to %d",
@@ -290,13 +308,47 @@ bad_cursor:
     return -1;
 }
 
-cJSON *page_wrap(cJSON *items, const char *next_key)
+/* A cursor is the last key of a page and a MAC over it and the route, so a
+ * client can only hand back positions this server gave it for that list. */
+static void cursor_mac(req *r, const char *key, size_t len, unsigned char mac[HTTP_CURSOR_MAC])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, keys_secret_bytes(r->app->jwt_key),
+                            keys_secret_len(r->app->jwt_key), HTTP_CURSOR_MAC);
+    crypto_generichash_update(&st, (const unsigned char *)"ownmail-cursor-v1", 18);
+    crypto_generichash_update(&st, (const unsigned char *)r->route, strlen(r->route) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)key, len);
+    crypto_generichash_final(&st, mac, HTTP_CURSOR_MAC);
+}
+
+static int cursor_open(req *r, const char *text, char *key_r, size_t key_len)
+{
+    unsigned char raw[HTTP_CURSOR_MAX], mac[HTTP_CURSOR_MAC];
+    size_t n = 0;
+    if (sodium_base642bin(raw, sizeof(raw), text, strlen(text), NULL, &n, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        n <= HTTP_CURSOR_MAC || n - HTTP_CURSOR_MAC >= key_len)
+        return -1;
+    size_t klen = n - HTTP_CURSOR_MAC;
+    cursor_mac(r, (const char *)raw, klen, mac);
+    if (sodium_memcmp(mac, raw + klen, HTTP_CURSOR_MAC) != 0 || memchr(raw, '\0', klen) != NULL)
+        return -1;
+    memcpy(key_r, raw, klen);
+    key_r[klen] = '\0';
+    return 0;
+}
+
+cJSON *page_wrap(req *r, cJSON *items, const char *next_key)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "items", items);
-    if (next_key != NULL) {
+    size_t klen = next_key != NULL ? strlen(next_key) : 0;
+    if (next_key != NULL && klen + HTTP_CURSOR_MAC <= HTTP_CURSOR_MAX) {
+        unsigned char raw[HTTP_CURSOR_MAX];
         char enc[HTTP_CURSOR_MAX * 2];
-        sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)next_key, strlen(next_key),
+        memcpy(raw, next_key, klen);
+        cursor_mac(r, next_key, klen, raw + klen);
+        sodium_bin2base64(enc, sizeof(enc), raw, klen + HTTP_CURSOR_MAC,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         cJSON_AddStringToObject(o, "next_cursor", enc);
     } else {
@@ -400,12 +452,34 @@ const char *json_str(const cJSON *body, const char *name, const char *def)
     return v != NULL ? v->valuestring : def;
 }
 
+/* RFC 3339 UTC without strftime: days to civil date (proleptic Gregorian),
+ * after Howard Hinnant's days_from_civil inverse. Lists format hundreds of
+ * timestamps per request. */
 void fmt_time(int64_t t, char out[32])
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    int64_t secs = t - days * 86400;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    char tmp[128]; /* room for any int64 the compiler can imagine */
+    snprintf(tmp, sizeof(tmp), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", (long long)y,
+             (long long)m, (long long)d, (long long)(secs / 3600), (long long)(secs / 60 % 60),
+             (long long)(secs % 60));
+    snprintf(out, 32, "%.31s", tmp);
+}
+
+void json_add_int(cJSON *obj, const char *name, int64_t v)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)v);
+    cJSON_AddRawToObject(obj, name, text);
 }
 
 cJSON *json_time(int64_t t)
@@ -423,7 +497,7 @@ void json_add_time(cJSON *obj, const char *name, int64_t t, bool nullable)
         cJSON_AddItemToObject(obj, name, json_time(t));
 }
 
-/* Splits path and pattern at '/' and matches "{}" segments as parameters. */
+/* Splits path and pattern at '/' and matches "{name}" segments as parameters. */
 static bool route_match(const char *pattern, const char *path, req *r)
 {
     int np = 0;
@@ -436,7 +510,7 @@ static bool route_match(const char *pattern, const char *path, req *r)
         const char *se = strchr(path, '/');
         size_t pl = pe ? (size_t)(pe - pattern) : strlen(pattern);
         size_t sl = se ? (size_t)(se - path) : strlen(path);
-        if (pl == 2 && memcmp(pattern, "{}", 2) == 0) {
+        if (pl >= 2 && pattern[0] == '{' && pattern[pl - 1] == '}') {
             if (sl == 0 || sl >= HTTP_PARAM_MAX || np == HTTP_PARAMS_MAX)
                 return false;
             memcpy(r->params[np], path, sl);
@@ -450,6 +524,36 @@ static bool route_match(const char *pattern, const char *path, req *r)
     }
     r->nparams = np;
     return true;
+}
+
+/* Answers a cacheable GET from the cache (1), or arms the cache for the
+ * handler's reply (0). The key names the caller, since what a domain admin
+ * may see differs from what a global admin sees. */
+static int http_from_cache(req *r, const route *rt)
+{
+    if (!rt->cacheable || strcmp(r->ri->request_method, "GET") != 0 || !r->who.authenticated)
+        return 0;
+    buf key;
+    buf_init(&key, CACHE_KEY_MAX);
+    buf_printf(&key, "%lld|%d|%s?%s", (long long)r->who.admin_id, r->who.global,
+               r->ri->local_uri, r->ri->query_string != NULL ? r->ri->query_string : "");
+    if (key.failed) {
+        buf_free(&key);
+        return 0;
+    }
+    buf body;
+    buf_init(&body, CACHE_BODY_MAX);
+    int status;
+    if (cache_get(key.data, &status, &body)) {
+        reply_raw(r, status, "application/json", body.data, body.len, NULL);
+        buf_free(&body);
+        buf_free(&key);
+        return 1;
+    }
+    buf_free(&body);
+    r->cache_generation = cache_generation();
+    r->cache_key = buf_steal(&key);
+    return 0;
 }
 
 int http_dispatch(struct mg_connection *conn, app *a, const char *prefix, const route *routes,
@@ -497,6 +601,9 @@ int http_dispatch(struct mg_connection *conn, app *a, const char *prefix, const 
             cJSON_AddStringToObject(p, "type", "/problems/method-not-allowed");
             cJSON_AddStringToObject(p, "title", problems[PROBLEM_METHOD_NOT_ALLOWED].title);
             cJSON_AddNumberToObject(p, "status", 405);
+            char detail[200];
+            snprintf(detail, sizeof(detail), "%s is not allowed here; use %s", method, allow);
+            cJSON_AddStringToObject(p, "detail", detail);
             reply_json_headers(&r, 405, p, "application/problem+json", hdr);
         } else {
             reply_problem(&r, PROBLEM_NOT_FOUND, "no such endpoint");
@@ -506,8 +613,11 @@ int http_dispatch(struct mg_connection *conn, app *a, const char *prefix, const 
         r.db = db_thread();
         if (r.db == NULL) {
             reply_problem(&r, PROBLEM_SERVICE_UNAVAILABLE, "the control database is unavailable");
-        } else if (auth_request(&r, found->auth) == 0) {
+        } else if (auth_request(&r, found->auth) == 0 && !http_from_cache(&r, found)) {
             found->fn(&r);
+            int leaked = db_release_all();
+            if (leaked > 0)
+                log_error(r.id, "%s %s left %d statements open", method, r.route, leaked);
             if (r.db != NULL)
                 db_rollback(r.db); /* a handler that bailed out left nothing open */
             if (r.status == 0)
@@ -517,6 +627,7 @@ int http_dispatch(struct mg_connection *conn, app *a, const char *prefix, const 
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    metrics_record(prefix, r.route, method, r.status, secs);
+    metrics_record(found != NULL ? prefix : "", r.route, method, r.status, secs);
+    free(r.cache_key);
     return r.status != 0 ? r.status : 500;
 }

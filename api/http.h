@@ -40,12 +40,13 @@ typedef struct req {
     principal who;
     int status;
     long retry_after;    /* seconds, sent with a 429 */
+    char *cache_key;     /* set when a 200 reply may be cached (cache.h) */
+    uint64_t cache_generation;
 } req;
 
 typedef enum {
-    AUTH_NONE,     /* public */
-    AUTH_OPTIONAL, /* a bearer is checked if present */
-    AUTH_ADMIN,    /* any authenticated admin */
+    AUTH_NONE,  /* public; an Authorization header is ignored */
+    AUTH_ADMIN, /* any authenticated admin */
 } auth_mode;
 
 typedef void (*route_fn)(req *r);
@@ -55,6 +56,7 @@ typedef struct route {
     const char *pattern; /* "/domains/{}/users/{}" below /api/v1 */
     route_fn fn;
     auth_mode auth;
+    bool cacheable; /* a GET whose 200 body depends only on control.db and the caller */
 } route;
 
 /* Problem slugs. The order matches http.c's table. */
@@ -108,9 +110,10 @@ int req_query(req *r, const char *name, char *out, size_t outlen);
 /* Parses limit and cursor; replies 400 and returns -1 on bad input. The
  * cursor is the decoded keyset position ("" when absent). */
 int req_page(req *r, int *limit_r, char *cursor_r, size_t cursor_len);
-/* Wraps items in {"items": [...], "next_cursor": ...}; next is the last key
- * when the page was full, else NULL. */
-cJSON *page_wrap(cJSON *items, const char *next_key);
+/* Wraps items in {"items": [...], "next_cursor": ...}; next_key is the last
+ * key when the page was full, else NULL. The cursor carries a MAC (req_page
+ * refuses one this server did not issue for this list). */
+cJSON *page_wrap(req *r, cJSON *items, const char *next_key);
 
 const char *req_header(req *r, const char *name);
 
@@ -129,6 +132,10 @@ void errors_add(cJSON **errors, const char *field, const char *message);
 /* Body field accessors for fields body_check has already typed. */
 int64_t json_int(const cJSON *body, const char *name, int64_t def);
 const char *json_str(const cJSON *body, const char *name, const char *def);
+
+/* Adds an integer member printed exactly (cJSON prints numbers as doubles,
+ * slowly, and loses integers above 2^53). */
+void json_add_int(cJSON *obj, const char *name, int64_t v);
 
 /* Formats a Unix time as RFC 3339 UTC. */
 void fmt_time(int64_t t, char out[32]);

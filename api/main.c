@@ -25,6 +25,9 @@
 #define MAIN_WORKER_SECRET_BYTES 32
 #define MAIN_SERVER_KEY_BYTES 32
 #define MAIN_HEADER_MAX "16384" /* CivetWeb bounds request headers only */
+#define MAIN_UI_HEADERS                                                                            \
+    "X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"                                 \
+    "Content-Security-Policy: frame-ancestors 'none'\r\nReferrer-Policy: no-referrer"
 
 static volatile sig_atomic_t main_stop;
 
@@ -42,6 +45,12 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 static int root_handler(struct mg_connection *conn, void *cbdata)
 {
     return http_dispatch(conn, cbdata, "", root_routes, root_routes_count);
+}
+
+/* Anything else under /api/ (another version, a typo): a problem+json 404. */
+static int api_unknown_handler(struct mg_connection *conn, void *cbdata)
+{
+    return http_dispatch(conn, cbdata, "", NULL, 0);
 }
 
 static int internal_handler(struct mg_connection *conn, void *cbdata)
@@ -113,7 +122,7 @@ static int main_bootstrap_admin(app *a, const char *path)
         return 1;
     sqlite3_stmt *st = db_prepare(db, "SELECT COUNT(*) FROM admins");
     int64_t n = (st != NULL && sqlite3_step(st) == SQLITE_ROW) ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
+    db_finish(st);
     if (n != 0) {
         log_info(NULL, "bootstrap: admins exist already, nothing to do");
         return n < 0;
@@ -140,7 +149,7 @@ static int main_bootstrap_admin(app *a, const char *path)
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, db_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
     if (rc != SQLITE_DONE)
         return 1;
     log_info(NULL, "bootstrap: created global admin \"admin\"; credentials in %s", path);
@@ -157,12 +166,15 @@ static struct mg_context *main_start_http(app *a)
                              "num_threads", threads,
                              "request_timeout_ms", "30000",
                              "enable_keep_alive", "yes",
+                             "tcp_nodelay", "1",
                              "max_request_size", MAIN_HEADER_MAX,
                              "enable_directory_listing", "no",
-                             "document_root", have_web ? a->cfg.web_dir : NULL,
+                             /* The admin UI: revalidate after an upgrade, never framed. */
+                             "static_file_cache_control", "no-cache",
+                             "additional_header", MAIN_UI_HEADERS,
+                             /* last, so that without web/ the list simply ends here */
+                             have_web ? "document_root" : NULL, a->cfg.web_dir,
                              NULL, NULL};
-    if (!have_web)
-        options[12] = NULL;
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     cb.exit_thread = thread_exit;
@@ -172,6 +184,7 @@ static struct mg_context *main_start_http(app *a)
     if (ctx == NULL)
         return NULL;
     mg_set_request_handler(ctx, "/api/v1", api_handler, a);
+    mg_set_request_handler(ctx, "/api/", api_unknown_handler, a); /* after /api/v1 */
     mg_set_request_handler(ctx, "/internal/v1", internal_handler, a);
     mg_set_request_handler(ctx, "/healthz$", root_handler, a);
     mg_set_request_handler(ctx, "/readyz$", root_handler, a);
@@ -197,6 +210,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = i < argc ? argv[i++] : "run";
     log_init("ownmail-api", LOG_LEVEL_INFO);
+    /* SQLite's allocation statistics take a global mutex on every malloc. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (keys_init() != KEYS_OK)
         log_fatal("libsodium failed to initialise");
     static app a;

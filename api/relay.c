@@ -41,7 +41,7 @@ static int64_t relay_meta_seq(sqlite3 *db)
     int64_t v = 0;
     if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_finish(st);
     return v;
 }
 
@@ -54,7 +54,7 @@ static void relay_save_seq(sqlite3 *db, int64_t seq)
     sqlite3_bind_int64(st, 1, seq);
     if (sqlite3_step(st) != SQLITE_DONE)
         log_warn("relay", "saving relay position failed: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
+    db_finish(st);
 }
 
 /* Publishes one event. 1 = published or already there, 0 = Redis unreachable. */
@@ -99,7 +99,7 @@ static int relay_batch(sqlite3 *db, int64_t *published)
         *published = seq;
         n++;
     }
-    sqlite3_finalize(st);
+    db_finish(st);
     return n;
 }
 
@@ -114,7 +114,7 @@ static void relay_update_status(sqlite3 *db, int64_t published, bool redis_ok)
             last = sqlite3_column_int64(st, 0);
             oldest = sqlite3_column_int64(st, 1);
         }
-        sqlite3_finalize(st);
+        db_finish(st);
     }
     pthread_mutex_lock(&relay_lock);
     relay_st.last_seq = last;
@@ -131,7 +131,7 @@ static void relay_prune(sqlite3 *db, int64_t published)
         return;
     sqlite3_bind_int64(st, 1, published - RELAY_EVENTS_KEEP);
     sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_finish(st);
 }
 
 static void relay_wait(int ms)

@@ -6,7 +6,8 @@
 const BASE = '/api/v1';
 const TOKEN_KEY = 'ownmail.token';
 const EXPIRES_KEY = 'ownmail.token_expires'; // epoch milliseconds
-const REFRESH_AHEAD_MS = 60 * 1000; // refresh a minute before expiry
+const LIFETIME_KEY = 'ownmail.token_lifetime'; // milliseconds
+const REFRESH_AHEAD_MS = 60 * 1000; // refresh a minute before expiry (half-way for short tokens)
 const MIN_REFRESH_DELAY_MS = 5 * 1000;
 
 let refreshTimer = null;
@@ -46,12 +47,14 @@ export function hasSession() {
 function storeToken(answer) {
   sessionStorage.setItem(TOKEN_KEY, answer.access_token);
   sessionStorage.setItem(EXPIRES_KEY, String(Date.now() + answer.expires_in * 1000));
+  sessionStorage.setItem(LIFETIME_KEY, String(answer.expires_in * 1000));
   scheduleRefresh();
 }
 
 export function clearSession() {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(EXPIRES_KEY);
+  sessionStorage.removeItem(LIFETIME_KEY);
   if (refreshTimer !== null) {
     clearTimeout(refreshTimer);
     refreshTimer = null;
@@ -60,7 +63,8 @@ export function clearSession() {
 
 function msUntilRefresh() {
   const exp = Number(sessionStorage.getItem(EXPIRES_KEY) || 0);
-  return exp - REFRESH_AHEAD_MS - Date.now();
+  const lifetime = Number(sessionStorage.getItem(LIFETIME_KEY) || 0);
+  return exp - Math.min(REFRESH_AHEAD_MS, lifetime / 2) - Date.now();
 }
 
 /** (Re)arms the timer that refreshes the JWT a minute before it expires. */
@@ -71,7 +75,10 @@ export function scheduleRefresh() {
   const delay = Math.max(msUntilRefresh(), MIN_REFRESH_DELAY_MS);
   refreshTimer = setTimeout(() => {
     refreshTimer = null;
-    refresh().catch(() => {}); // a refused refresh already ended the session
+    refresh().catch((e) => {
+      // A refused refresh (401) already ended the session; retry other failures.
+      if (e.status !== 401 && hasSession()) scheduleRefresh();
+    });
   }, delay);
 }
 

@@ -267,6 +267,9 @@ static int names_copy(const char *s, char *out, size_t outsz)
 
 int names_domain_to_unicode(const char *alabel, char *out, size_t outsz)
 {
+    /* Without an "xn--" label the name is its own display form. */
+    if (strstr(alabel, "xn--") == NULL && strstr(alabel, "XN--") == NULL)
+        return names_copy(alabel, out, outsz) == 0 ? 0 : -1;
     char *u = NULL;
     int rc = idn2_to_unicode_8z8z(alabel, &u, 0);
 

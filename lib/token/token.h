@@ -1,7 +1,8 @@
 /* token: issue and verify the api's JSON Web Tokens (RFC 7519), HS256 only.
  *
- * libjwt 1.10 takes the algorithm from the token itself and verifies nothing
- * when given no key, and checks no registered claim. So verification here is:
+ * libjwt 1.10 (which signs the tokens) takes the algorithm from the token
+ * itself, verifies nothing when given no key and checks no registered claim,
+ * so verification does not use it. Verification here is:
  * the header must say exactly {"alg":"HS256"} (typ JWT or absent, no crit),
  * the signature must verify under our key, and iss, aud, exp, nbf, iat, sub
  * must all be present and right. Pure: no I/O; the time is passed in.
@@ -38,10 +39,11 @@ typedef enum {
 
 const char *token_strerror(token_result r);
 
-/* Signs a token for sub valid from now for ttl seconds. Returns a malloc'd
- * string (free() it) or NULL. */
-char *token_issue(const unsigned char *key, size_t keylen, const char *sub, int64_t version,
-                  int64_t auth_time, int64_t now, int64_t ttl);
+/* Signs a token for sub valid from now for ttl seconds. role is informative
+ * for clients (the server reads the admin's role from its database on every
+ * request). Returns a malloc'd string (free() it) or NULL. */
+char *token_issue(const unsigned char *key, size_t keylen, const char *sub, const char *role,
+                  int64_t version, int64_t auth_time, int64_t now, int64_t ttl);
 
 token_result token_verify(const char *token, size_t len, const unsigned char *key, size_t keylen,
                           int64_t now, token_claims *claims_r);

@@ -216,11 +216,14 @@ RPS=""
 run_wrk() {
   local name=$1 path=$2 out="$WORK/wrk-$1.txt"
   shift 2
-  log "wrk -t$THREADS -c$CONNS -d${SECONDS_PER_RUN}s $* $URL$path"
+  local shown=("${@//Bearer */Bearer <jwt>}")
+  log "wrk -t$THREADS -c$CONNS -d${SECONDS_PER_RUN}s --latency ${shown[*]} $URL$path"
   wrk -t"$THREADS" -c"$CONNS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$URL$path" >"$out" 2>&1 || {
     cat "$out" >&2
     die "wrk failed for $name"
   }
+  # Ctrl-C reaches wrk (which then exits 0 with partial numbers) and the api.
+  kill -0 "$API_PID" 2>/dev/null || die "ownmail-api stopped during the $name run"
   cat "$out"
   if grep -q 'Non-2xx' "$out"; then
     api_log_tail

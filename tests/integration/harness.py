@@ -225,7 +225,7 @@ class Api:
             resp = Response(e.code, dict(e.headers), e.read())
         if validate:
             oaschema.validate(method, urllib.parse.unquote(path.split("?")[0]), resp.status,
-                              resp.content_type, resp.body)
+                              resp.content_type, resp.body, headers=resp.headers)
         return resp
 
     def _request_from(self, source, method, path, data, hdrs, validate):
@@ -240,7 +240,7 @@ class Api:
         conn.close()
         if validate:
             oaschema.validate(method, path.split("?")[0], resp.status,
-                              resp.content_type, resp.body)
+                              resp.content_type, resp.body, headers=resp.headers)
         return resp
 
     def login(self, username=None, password=None):

@@ -221,6 +221,44 @@ class ApiCase(unittest.TestCase):
         self.fail(f"{path}: pagination does not end")
 
 
+def parallel(fn, n):
+    """Runs fn(i) for i in range(n) on n threads at once; returns the results in order
+    (an exception in a thread is re-raised here)."""
+    import threading
+    results, errors = [None] * n, []
+    start = threading.Barrier(n)
+
+    def run(i):
+        try:
+            start.wait()
+            results[i] = fn(i)
+        except BaseException as e:  # noqa: B902 - handed to the caller
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def fake_store(api, store_id):
+    """Puts files where a user's store and spool live; returns their paths."""
+    stores = os.path.join(api.data_dir, "stores")
+    spool = os.path.join(api.data_dir, "spool", store_id)
+    os.makedirs(stores, exist_ok=True)
+    os.makedirs(spool, exist_ok=True)
+    paths = [os.path.join(stores, store_id + sfx) for sfx in (".db", ".db-wal", ".db-shm")]
+    paths.append(os.path.join(spool, "1700000000.msg"))
+    for p in paths:
+        with open(p, "wb") as f:
+            f.write(b"ciphertext")
+    return paths + [spool]
+
+
 def print_coverage():
     """tearDownModule of every test_api_*.py: the spec operations never exercised."""
     sys.stdout.write("\n" + oaschema.report_uncovered() + "\n")

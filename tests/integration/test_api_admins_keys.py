@@ -1,6 +1,7 @@
 """Admins, roles (global and domain admins) and API keys."""
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -8,7 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import helpers  # noqa: E402
-from helpers import ApiCase, q, unique, unique_domain  # noqa: E402
+from helpers import ApiCase, unique, unique_domain  # noqa: E402
 
 tearDownModule = helpers.print_coverage
 
@@ -60,6 +61,17 @@ class AdminTests(ApiCase):
         r = self.req("POST", "/admins", dict(base, role="global", domains=[d]))
         self.assert_invalid(r, "domains")
         self.assert_problem(self.req("GET", f"/admins/{base['username']}"), 404, "not-found")
+
+    def test_domains_only_for_domain_admins(self):
+        d = self.mk_domain()
+        g, _, _ = self.mk_admin(role="global", login=False)
+        self.assert_invalid(self.req("PATCH", f"/admins/{g}", {"domains": [d]}), "domains")
+        self.assertEqual(self.ok("GET", f"/admins/{g}")["domains"], [])
+        da, _, _ = self.mk_admin(role="domain", domains=[d], login=False)
+        self.assert_invalid(self.req("PATCH", f"/admins/{da}", {"domains": []}), "domains")
+        self.assert_invalid(self.req("PATCH", f"/admins/{g}", {"role": "domain"}), "domains")
+        self.assertEqual(self.ok("GET", f"/admins/{da}")["domains"], [d])
+        self.assertEqual(self.ok("GET", f"/admins/{g}")["role"], "global")
 
     def test_domain_admin_needs_a_domain(self):
         # openapi.yaml: "A domain admin needs at least one domain in domains" (422).
@@ -158,7 +170,7 @@ class RoleTests(ApiCase):
                 ("PATCH", f"/admins/{self.dadmin}", {"enabled": False})]:
             with self.subTest(method=method, path=path):
                 self.assert_problem(self.req(method, path, body, token=t), 403, "forbidden")
-        self.assertEqual(self.ok("GET", f"/me", token=t)["domains"], [self.own])
+        self.assertEqual(self.ok("GET", "/me", token=t)["domains"], [self.own])
         self.assertTrue(self.ok("GET", f"/admins/{self.api.admin_user}")["enabled"])
 
     def test_manages_its_domain(self):
@@ -193,6 +205,29 @@ class RoleTests(ApiCase):
                             "forbidden")
         self.assert_problem(self.req("GET", f"/admins/{self.dadmin}", token=token), 403,
                             "forbidden")
+
+    def test_alias_targets_do_not_reveal_foreign_users(self):
+        # A domain admin must not learn which addresses exist in domains it cannot see:
+        # an alias target there is answered the same whether it exists or not.
+        t = self.dtoken
+        exists = self.req("POST", f"/domains/{self.own}/aliases",
+                          {"local": unique("p"), "targets": [f"fuser@{self.foreign}"]}, token=t)
+        missing = self.req("POST", f"/domains/{self.own}/aliases",
+                           {"local": unique("p"), "targets": [f"nobody@{self.foreign}"]}, token=t)
+        self.assertEqual(exists.status, missing.status, f"{exists} vs {missing}")
+
+    def test_user_credential_endpoints_ignore_a_domain_admin_token(self):
+        # openapi.yaml: a bearer token, when sent, must be valid but grants nothing here;
+        # so a domain admin's token does not turn the foreign user into a 404.
+        path = f"/domains/{self.foreign}/users/fuser"
+        r = self.req("POST", path + "/password", {"old_password": "foreign-password",
+                                                   "new_password": "foreign-password-2"},
+                     token=self.dtoken)
+        self.assertEqual(r.status, 204, r)
+        r = self.req("POST", path + "/app-passwords", {"name": "x",
+                                                        "password": "foreign-password-2"},
+                     token=self.dtoken)
+        self.assertEqual(r.status, 201, r)
 
     def test_domain_admin_api_key_acts_with_its_role(self):
         key = self.mk_apikey(token=self.dtoken)
@@ -249,6 +284,42 @@ class LastGlobalAdminTests(ApiCase):
                             "last-global-admin")
         self.assert_problem(self.req("PATCH", f"/admins/{g2}", {"enabled": False},
                                      token=g2token), 409, "last-global-admin")
+
+
+class LastGlobalAdminRaceTests(ApiCase):
+    """Two global admins disabling each other at the same moment must not both
+    succeed: that leaves no enabled global admin (a lockout)."""
+
+    def enabled_globals(self):
+        db = sqlite3.connect(f"file:{os.path.join(self.api.data_dir, 'control.db')}?mode=ro",
+                             uri=True)
+        try:
+            return db.execute("SELECT COUNT(*) FROM admins WHERE role = 'global' AND "
+                              "enabled = 1").fetchone()[0]
+        finally:
+            db.close()
+
+    def test_concurrent_mutual_disable(self):
+        a, apw = self.api.admin_user, self.api.admin_password
+        b, bpw, _ = self.mk_admin(role="global", login=False)
+        for round_ in range(20):
+            ta, tb = self.api.login(a, apw), self.api.login(b, bpw)
+            # a password change in the same PATCH widens the window between the
+            # last-global-admin check and the write
+            jobs = [(ta, b, bpw), (tb, a, apw)]
+            statuses = helpers.parallel(
+                lambda i: self.req("PATCH", f"/admins/{jobs[i][1]}",
+                                   {"enabled": False, "password": jobs[i][2]},
+                                   token=jobs[i][0]).status, 2)
+            left = self.enabled_globals()
+            self.assertGreaterEqual(left, 1, f"round {round_}: {statuses} left no enabled "
+                                             f"global admin")
+            self.assertIn(sorted(statuses), ([200, 401], [200, 409]), statuses)
+            # put the disabled one back, as the one still enabled
+            if statuses[0] == 200:
+                self.ok("PATCH", f"/admins/{b}", {"enabled": True}, token=self.api.login(a, apw))
+            else:
+                self.ok("PATCH", f"/admins/{a}", {"enabled": True}, token=self.api.login(b, bpw))
 
 
 class ApiKeyTests(ApiCase):
@@ -313,6 +384,9 @@ class ApiKeyTests(ApiCase):
     def test_key_validation(self):
         self.assert_invalid(self.req("POST", "/api-keys", {}), "name")
         self.assert_invalid(self.req("POST", "/api-keys", {"name": ""}), "name")
+        self.assertEqual(self.mk_apikey(name="n" * 64)["name"], "n" * 64)
+        # openapi.yaml Name: maxLength 64
+        self.assert_invalid(self.req("POST", "/api-keys", {"name": "n" * 65}), "name")
         self.assert_invalid(self.req("POST", "/api-keys", {"name": "x", "scope": "all"}), "scope")
 
     def test_key_dies_with_its_owner(self):

@@ -30,6 +30,7 @@ class TokenTests(ApiCase):
         self.assertEqual(r.status, 200, r)
         body = r.json
         self.assertEqual(body["token_type"], "Bearer")
+        self.assertEqual(r.headers.get("Cache-Control"), "no-store")  # RFC 6749 section 5.1
         self.assertEqual(body["expires_in"], 900)  # api.jwt_ttl default
         header, claims = jwt_parts(body["access_token"])
         self.assertEqual(header.get("alg"), "HS256")

@@ -151,7 +151,7 @@ static void test_table(void **state)
 static void test_issue_round_trip(void **state)
 {
     (void)state;
-    char *t = token_issue(key, sizeof(key), "alice", 7, NOW - 10, NOW, 900);
+    char *t = token_issue(key, sizeof(key), "alice", "global", 7, NOW - 10, NOW, 900);
     assert_non_null(t);
     token_claims c;
     assert_int_equal(token_verify(t, strlen(t), key, sizeof(key), NOW + 899, &c), TOKEN_OK);
