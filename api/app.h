@@ -3,6 +3,7 @@
 #define OWNMAIL_API_APP_H
 
 #include "keys.h"
+#include "netaddr.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +26,8 @@ typedef struct app_config {
     long long default_quota;   /* bytes, for new domains */
     keys_kdf_params kdf_user;  /* wraps of store keys */
     keys_kdf_params kdf_admin; /* admin password hashes */
+    netaddr_prefix trusted_proxies[NETADDR_LIST_MAX]; /* whose X-Forwarded-For counts */
+    int ntrusted_proxies;
 } app_config;
 
 typedef struct app {

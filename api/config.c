@@ -9,7 +9,7 @@
  * a key nobody knows is refused so that a typo is not silently ignored. */
 static const char *const config_known[] = {
     "data_dir", "web_dir", "hostname", "api.listen", "api.threads", "api.body_max",
-    "api.jwt_ttl", "api.jwt_max_session", "redis.host", "redis.port", "throttle.window",
+    "api.jwt_ttl", "api.jwt_max_session", "api.trusted_proxies", "redis.host", "redis.port", "throttle.window",
     "throttle.account_max", "throttle.ip_max", "kdf.user_opslimit", "kdf.user_memlimit",
     "kdf.admin_opslimit", "kdf.admin_memlimit", "domain.default_quota",
     /* read by the workers, accepted here */
@@ -77,6 +77,13 @@ int config_load(const char *path, app_config *cfg, char *errbuf, size_t errlen)
         config_kdf(c, "kdf.user_opslimit", "kdf.user_memlimit", &cfg->kdf_user, &err) < 0 ||
         config_kdf(c, "kdf.admin_opslimit", "kdf.admin_memlimit", &cfg->kdf_admin, &err) < 0)
         goto fail;
+    cfg->ntrusted_proxies = netaddr_list_parse(conf_get_str(c, "api.trusted_proxies", ""),
+                                               cfg->trusted_proxies, NETADDR_LIST_MAX);
+    if (cfg->ntrusted_proxies < 0) {
+        snprintf(err.message, sizeof(err.message),
+                 "api.trusted_proxies: give up to 16 addresses or prefixes (192.0.2.0/24)");
+        goto fail;
+    }
     cfg->redis_port = (int)port;
     cfg->body_max = (long long)body_max;
     cfg->default_quota = (long long)quota;

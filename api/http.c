@@ -216,7 +216,20 @@ const char *req_header(req *r, const char *name)
 
 const char *req_ip(req *r)
 {
-    return r->ri->remote_addr;
+    return r->client_ip;
+}
+
+/* The client's address: the peer, or, when the peer is a trusted reverse
+ * proxy (api.trusted_proxies), the client its X-Forwarded-For names. */
+static void req_set_client_ip(req *r)
+{
+    const app_config *c = &r->app->cfg;
+    const char *xff = req_header(r, "X-Forwarded-For");
+    snprintf(r->client_ip, sizeof(r->client_ip), "%s", r->ri->remote_addr);
+    if (xff != NULL && c->ntrusted_proxies > 0 &&
+        netaddr_list_match(c->trusted_proxies, c->ntrusted_proxies, r->ri->remote_addr))
+        netaddr_forwarded_client(xff, c->trusted_proxies, c->ntrusted_proxies, r->client_ip,
+                                 sizeof(r->client_ip));
 }
 
 static bool content_type_is_json(const char *ct)
@@ -565,6 +578,7 @@ int http_dispatch(struct mg_connection *conn, app *a, const char *prefix, const 
     r.ri = mg_get_request_info(conn);
     r.app = a;
     r.route = "unmatched";
+    req_set_client_ip(&r);
     unsigned char rid[8];
     randombytes_buf(rid, sizeof(rid));
     sodium_bin2hex(r.id, sizeof(r.id), rid, sizeof(rid));

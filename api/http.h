@@ -39,6 +39,7 @@ typedef struct req {
     int nparams;
     principal who;
     int status;
+    char client_ip[NETADDR_TEXT_MAX + 1]; /* see req_ip */
     long retry_after;    /* seconds, sent with a 429 */
     char *cache_key;     /* set when a 200 reply may be cached (cache.h) */
     uint64_t cache_generation;
@@ -143,7 +144,7 @@ cJSON *json_time(int64_t t);
 /* Adds a time as string, or null when t is 0 and nullable. */
 void json_add_time(cJSON *obj, const char *name, int64_t t, bool nullable);
 
-/* The client's address as a string. */
+/* The client's address: the peer, or the client a trusted proxy names. */
 const char *req_ip(req *r);
 
 #endif
