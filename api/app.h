@@ -12,8 +12,8 @@
 typedef struct app_config {
     char data_dir[1024];
     char web_dir[1024];
-    char listen[128];          /* host:port for CivetWeb */
-    char hostname[256];        /* the mail host name published in DNS records */
+    char listen[128];   /* host:port for CivetWeb */
+    char hostname[256]; /* the mail host name published in DNS records */
     char redis_host[256];
     int redis_port;
     long long threads;
@@ -23,9 +23,9 @@ typedef struct app_config {
     long long throttle_window; /* seconds */
     long long throttle_account_max;
     long long throttle_ip_max;
-    long long default_quota;   /* bytes, for new domains */
-    keys_kdf_params kdf_user;  /* wraps of store keys */
-    keys_kdf_params kdf_admin; /* admin password hashes */
+    long long default_quota;                          /* bytes, for new domains */
+    keys_kdf_params kdf_user;                         /* wraps of store keys */
+    keys_kdf_params kdf_admin;                        /* admin password hashes */
     netaddr_prefix trusted_proxies[NETADDR_LIST_MAX]; /* whose X-Forwarded-For counts */
     int ntrusted_proxies;
 } app_config;

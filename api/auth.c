@@ -133,8 +133,8 @@ char *auth_issue(req *r, const char *username, bool global, int64_t token_versio
                  int64_t auth_time)
 {
     return token_issue(keys_secret_bytes(r->app->jwt_key), keys_secret_len(r->app->jwt_key),
-                       username, global ? "global" : "domain", token_version, auth_time,
-                       db_now(), r->app->cfg.jwt_ttl);
+                       username, global ? "global" : "domain", token_version, auth_time, db_now(),
+                       r->app->cfg.jwt_ttl);
 }
 
 int auth_init(const keys_kdf_params *admin_kdf)
@@ -175,7 +175,7 @@ int auth_hash_password(req *r, const char *password, char out[128])
 {
     const keys_kdf_params *p = &r->app->cfg.kdf_admin;
     return crypto_pwhash_str(out, password, strlen(password), p->opslimit, p->memlimit) == 0 ? 0
-                                                                                           : -1;
+                                                                                             : -1;
 }
 
 bool auth_domain_allowed(req *r, int64_t domain_id)
@@ -221,8 +221,7 @@ int throttle_check(req *r, const char *scope, const char *account)
         return -1;
     }
     long long ip = rep->element[0]->type == REDIS_REPLY_STRING ? atoll(rep->element[0]->str) : 0;
-    long long acct =
-        rep->element[1]->type == REDIS_REPLY_STRING ? atoll(rep->element[1]->str) : 0;
+    long long acct = rep->element[1]->type == REDIS_REPLY_STRING ? atoll(rep->element[1]->str) : 0;
     freeReplyObject(rep);
     const char *over = NULL;
     if (ip >= r->app->cfg.throttle_ip_max)

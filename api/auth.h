@@ -18,8 +18,8 @@ char *auth_issue(req *r, const char *username, bool global, int64_t token_versio
 
 /* Checks an admin's password; equal time for unknown users. Returns 1 if it
  * matches, 0 if not. On a match fills id, version and enabled. */
-int auth_admin_password(sqlite3 *db, const char *username, const char *password,
-                        int64_t *id_r, int64_t *version_r, bool *enabled_r, bool *global_r);
+int auth_admin_password(sqlite3 *db, const char *username, const char *password, int64_t *id_r,
+                        int64_t *version_r, bool *enabled_r, bool *global_r);
 
 /* Hashes an admin password (crypto_pwhash_str). 0 or -1. */
 int auth_hash_password(req *r, const char *password, char out[128]);

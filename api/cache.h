@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_SLOTS 512              /* direct-mapped entries */
-#define CACHE_BODY_MAX (256 * 1024)  /* larger bodies are not kept */
+#define CACHE_SLOTS 512             /* direct-mapped entries */
+#define CACHE_BODY_MAX (256 * 1024) /* larger bodies are not kept */
 #define CACHE_KEY_MAX 2200
 
 uint64_t cache_generation(void);

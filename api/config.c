@@ -8,15 +8,15 @@
 /* Every key the api reads. Workers read the same file and their own keys;
  * a key nobody knows is refused so that a typo is not silently ignored. */
 static const char *const config_known[] = {
-    "data_dir", "web_dir", "hostname", "api.listen", "api.threads", "api.body_max",
-    "api.jwt_ttl", "api.jwt_max_session", "api.trusted_proxies", "redis.host", "redis.port", "throttle.window",
+    "data_dir", "web_dir", "hostname", "api.listen", "api.threads", "api.body_max", "api.jwt_ttl",
+    "api.jwt_max_session", "api.trusted_proxies", "redis.host", "redis.port", "throttle.window",
     "throttle.account_max", "throttle.ip_max", "kdf.user_opslimit", "kdf.user_memlimit",
     "kdf.admin_opslimit", "kdf.admin_memlimit", "domain.default_quota",
     /* read by the workers, accepted here */
     "smtp.*", "imap.*", "pop3.*", "dav.*", "queue.*", "tls.*", "log.*", NULL};
 
-static int config_kdf(const conf *c, const char *ops_key, const char *mem_key,
-                      keys_kdf_params *p, conf_error *err)
+static int config_kdf(const conf *c, const char *ops_key, const char *mem_key, keys_kdf_params *p,
+                      conf_error *err)
 {
     long long ops;
     uint64_t mem;

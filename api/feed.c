@@ -51,8 +51,7 @@ static int feed_append(sqlite3 *db, const char *type, const char *key, cJSON *da
 /* Each kind: the SELECT (a WHERE clause is appended), the row-to-JSON function
  * and the event key. Snapshot and events share them. */
 
-#define DOMAIN_SELECT                                                                              \
-    "SELECT id, name, enabled, max_users, default_quota_bytes FROM domains"
+#define DOMAIN_SELECT "SELECT id, name, enabled, max_users, default_quota_bytes FROM domains"
 
 static cJSON *feed_domain_row(sqlite3 *db, sqlite3_stmt *st)
 {
@@ -66,7 +65,7 @@ static cJSON *feed_domain_row(sqlite3 *db, sqlite3_stmt *st)
 }
 
 #define USER_SELECT                                                                                \
-    "SELECT u.id, d.name, u.local, u.enabled, u.quota_bytes, u.store_id, u.public_key, "          \
+    "SELECT u.id, d.name, u.local, u.enabled, u.quota_bytes, u.store_id, u.public_key, "           \
     "u.display_name, u.x25519_sealed_sk FROM users u JOIN domains d ON d.id = u.domain_id"
 
 static cJSON *feed_user_credentials(sqlite3 *db, int64_t user_id)
@@ -81,8 +80,8 @@ static cJSON *feed_user_credentials(sqlite3 *db, int64_t user_id)
         cJSON *c = cJSON_CreateObject();
         cJSON_AddStringToObject(c, "kind", db_text(st, 0));
         cJSON_AddStringToObject(c, "id", db_text(st, 1));
-        cJSON_AddItemToObject(c, "wrap",
-                              feed_b64(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)));
+        cJSON_AddItemToObject(
+            c, "wrap", feed_b64(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)));
         cJSON_AddItemToArray(arr, c);
     }
     db_finish(st);
@@ -100,17 +99,18 @@ static cJSON *feed_user_row(sqlite3 *db, sqlite3_stmt *st)
     cJSON_AddBoolToObject(o, "enabled", sqlite3_column_int(st, 3));
     json_add_int(o, "quota_bytes", sqlite3_column_int64(st, 4));
     cJSON_AddStringToObject(o, "store_id", db_text(st, 5));
-    cJSON_AddItemToObject(o, "public_key",
-                          feed_b64(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6)));
+    cJSON_AddItemToObject(
+        o, "public_key", feed_b64(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6)));
     cJSON_AddStringToObject(o, "display_name", db_text(st, 7));
     cJSON_AddItemToObject(o, "credentials", feed_user_credentials(db, sqlite3_column_int64(st, 0)));
-    cJSON_AddItemToObject(o, "x25519_sealed_sk",
-                          feed_b64(sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8)));
+    cJSON_AddItemToObject(
+        o, "x25519_sealed_sk",
+        feed_b64(sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8)));
     return o;
 }
 
 #define ALIAS_SELECT                                                                               \
-    "SELECT a.id, d.name, a.local, a.targets, a.enabled FROM aliases a JOIN domains d "           \
+    "SELECT a.id, d.name, a.local, a.targets, a.enabled FROM aliases a JOIN domains d "            \
     "ON d.id = a.domain_id"
 
 static cJSON *feed_alias_row(sqlite3 *db, sqlite3_stmt *st)
@@ -129,7 +129,7 @@ static cJSON *feed_alias_row(sqlite3 *db, sqlite3_stmt *st)
 }
 
 #define DKIM_SELECT                                                                                \
-    "SELECT k.id, d.name, k.selector, k.algorithm, k.status, k.private_key_sealed FROM "          \
+    "SELECT k.id, d.name, k.selector, k.algorithm, k.status, k.private_key_sealed FROM "           \
     "dkim_keys k JOIN domains d ON d.id = k.domain_id"
 
 static cJSON *feed_dkim_row(sqlite3 *db, sqlite3_stmt *st)
@@ -140,8 +140,9 @@ static cJSON *feed_dkim_row(sqlite3 *db, sqlite3_stmt *st)
     cJSON_AddStringToObject(o, "selector", db_text(st, 2));
     cJSON_AddStringToObject(o, "algorithm", db_text(st, 3));
     cJSON_AddStringToObject(o, "status", db_text(st, 4));
-    cJSON_AddItemToObject(o, "private_key_sealed",
-                          feed_b64(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5)));
+    cJSON_AddItemToObject(
+        o, "private_key_sealed",
+        feed_b64(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5)));
     return o;
 }
 

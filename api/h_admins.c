@@ -28,8 +28,9 @@ cJSON *admin_domains_json(sqlite3 *db, int64_t admin_id)
 
 #define ADMIN_COLUMNS "SELECT id, username, role, enabled, created_at, updated_at FROM admins"
 
-static cJSON *admin_json(sqlite3 *db, sqlite3_stmt *st)
+static cJSON *admin_json(sqlite3 *db, sqlite3_stmt *st, const void *ctx)
 {
+    (void)ctx;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "username", db_text(st, 1));
     cJSON_AddStringToObject(o, "role", db_text(st, 2));
@@ -41,10 +42,10 @@ static cJSON *admin_json(sqlite3 *db, sqlite3_stmt *st)
 }
 
 /* Finds an admin by username; 0 with id and role, or replies 404 and -1. */
-static int admin_find(req *r, const char *username, int64_t *id_r, bool *global_r,
-                      bool *enabled_r)
+static int admin_find(req *r, const char *username, int64_t *id_r, bool *global_r, bool *enabled_r)
 {
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT id, role, enabled FROM admins WHERE username = ?1");
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT id, role, enabled FROM admins WHERE username = ?1");
     if (st == NULL) {
         reply_internal(r, "prepare failed");
         return -1;
@@ -74,7 +75,7 @@ static void admin_reply_one(req *r, int64_t id, int status)
     if (sqlite3_step(st) != SQLITE_ROW) {
         reply_problem(r, PROBLEM_NOT_FOUND, "no such admin");
     } else {
-        cJSON *o = admin_json(r->db, st);
+        cJSON *o = admin_json(r->db, st, NULL);
         if (status == 201)
             reply_json_created(r, o, "/api/v1/admins/%s", db_text(st, 1));
         else
@@ -85,30 +86,9 @@ static void admin_reply_one(req *r, int64_t id, int status)
 
 void h_admins_list(req *r)
 {
-    if (!auth_require_global(r))
-        return;
-    int limit;
-    char cursor[NAMES_USERNAME_MAX + 1];
-    if (req_page(r, &limit, cursor, sizeof(cursor)) < 0)
-        return;
-    sqlite3_stmt *st = db_prepare(r->db, ADMIN_COLUMNS " WHERE username > ?1 ORDER BY username "
-                                                       "LIMIT ?2");
-    if (st == NULL) {
-        reply_internal(r, "prepare failed");
-        return;
-    }
-    sqlite3_bind_text(st, 1, cursor, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, limit);
-    cJSON *items = cJSON_CreateArray();
-    char last[NAMES_USERNAME_MAX + 1] = "";
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON_AddItemToArray(items, admin_json(r->db, st));
-        snprintf(last, sizeof(last), "%s", db_text(st, 1));
-        n++;
-    }
-    db_finish(st);
-    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
+    if (auth_require_global(r))
+        reply_page(r, ADMIN_COLUMNS " WHERE username > ?2 ORDER BY username LIMIT ?3", 0, 1,
+                   admin_json, NULL);
 }
 
 static void admin_check_password(const cJSON *body, const char *field, cJSON **errors)
@@ -177,8 +157,10 @@ static bool admin_role_valid(const char *role)
 
 void h_admins_create(req *r)
 {
-    static const jfield fields[] = {{"username", JF_STRING, true}, {"password", JF_STRING, true},
-                                    {"role", JF_STRING, true},     {"domains", JF_STRING_ARRAY, false},
+    static const jfield fields[] = {{"username", JF_STRING, true},
+                                    {"password", JF_STRING, true},
+                                    {"role", JF_STRING, true},
+                                    {"domains", JF_STRING_ARRAY, false},
                                     {"enabled", JF_BOOL, false}};
     if (!auth_require_global(r))
         return;
@@ -298,8 +280,8 @@ static int admin_update_check(req *r, const cJSON *body, bool self, bool target_
     const cJSON *role = cJSON_GetObjectItem(body, "role");
     const cJSON *enabled = cJSON_GetObjectItem(body, "enabled");
     const cJSON *password = cJSON_GetObjectItem(body, "password");
-    if (!r->who.global && (role != NULL || enabled != NULL ||
-                           cJSON_GetObjectItem(body, "domains") != NULL)) {
+    if (!r->who.global &&
+        (role != NULL || enabled != NULL || cJSON_GetObjectItem(body, "domains") != NULL)) {
         reply_problem(r, PROBLEM_FORBIDDEN, "a domain admin may change only its own password");
         return -1;
     }
@@ -337,10 +319,10 @@ static int admin_apply_update(req *r, const cJSON *body, int64_t id, const char 
     const cJSON *enabled = cJSON_GetObjectItem(body, "enabled");
     const cJSON *domains = cJSON_GetObjectItem(body, "domains");
     /* Any change of password, role, domains or state revokes issued tokens. */
-    sqlite3_stmt *st = db_prepare(
-        r->db, "UPDATE admins SET password_hash = COALESCE(?2, password_hash), role = "
-               "COALESCE(?3, role), enabled = COALESCE(?4, enabled), token_version = "
-               "token_version + 1, updated_at = ?5 WHERE id = ?1");
+    sqlite3_stmt *st =
+        db_prepare(r->db, "UPDATE admins SET password_hash = COALESCE(?2, password_hash), role = "
+                          "COALESCE(?3, role), enabled = COALESCE(?4, enabled), token_version = "
+                          "token_version + 1, updated_at = ?5 WHERE id = ?1");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, id);

@@ -12,11 +12,13 @@
 #define ALIAS_TARGETS_MAX 100
 
 #define ALIAS_COLUMNS                                                                              \
-    "SELECT a.id, a.local, d.name, a.targets, a.enabled, a.created_at, a.updated_at FROM "        \
+    "SELECT a.id, a.local, d.name, a.targets, a.enabled, a.created_at, a.updated_at FROM "         \
     "aliases a JOIN domains d ON d.id = a.domain_id"
 
-static cJSON *alias_json(sqlite3_stmt *st)
+static cJSON *alias_json(sqlite3 *db, sqlite3_stmt *st, const void *ctx)
 {
+    (void)db;
+    (void)ctx;
     cJSON *o = cJSON_CreateObject();
     char address[ADDRESS_BUF];
     snprintf(address, sizeof(address), "%s@%s", db_text(st, 1), db_text(st, 2));
@@ -42,10 +44,10 @@ static void alias_reply_one(req *r, int64_t id, int status)
     if (sqlite3_step(st) != SQLITE_ROW) {
         reply_problem(r, PROBLEM_NOT_FOUND, "no such alias");
     } else if (status == 201) {
-        reply_json_created(r, alias_json(st), "/api/v1/domains/%s/aliases/%s", db_text(st, 2),
-                           db_text(st, 1));
+        reply_json_created(r, alias_json(r->db, st, NULL), "/api/v1/domains/%s/aliases/%s",
+                           db_text(st, 2), db_text(st, 1));
     } else {
-        reply_json(r, status, alias_json(st));
+        reply_json(r, status, alias_json(r->db, st, NULL));
     }
     db_finish(st);
 }
@@ -171,30 +173,12 @@ static char *alias_targets(req *r, const cJSON *arr, const char *self, cJSON **e
 void h_aliases_list(req *r)
 {
     int64_t domain_id;
-    char dname[NAMES_DOMAIN_MAX + 1], cursor[NAMES_LOCAL_MAX + 1];
-    int limit;
-    if (domain_lookup(r, r->params[0], &domain_id, dname) < 0 ||
-        req_page(r, &limit, cursor, sizeof(cursor)) < 0)
-        return;
-    sqlite3_stmt *st = db_prepare(r->db, ALIAS_COLUMNS " WHERE a.domain_id = ?1 AND a.local > ?2 "
-                                                       "ORDER BY a.local LIMIT ?3");
-    if (st == NULL) {
-        reply_internal(r, "prepare failed");
-        return;
-    }
-    sqlite3_bind_int64(st, 1, domain_id);
-    sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    cJSON *items = cJSON_CreateArray();
-    char last[NAMES_LOCAL_MAX + 1] = "";
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON_AddItemToArray(items, alias_json(st));
-        snprintf(last, sizeof(last), "%s", db_text(st, 1));
-        n++;
-    }
-    db_finish(st);
-    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
+    char dname[NAMES_DOMAIN_MAX + 1];
+    if (domain_lookup(r, r->params[0], &domain_id, dname) == 0)
+        reply_page(r,
+                   ALIAS_COLUMNS " WHERE a.domain_id = ?1 AND a.local > ?2 ORDER BY a.local "
+                                 "LIMIT ?3",
+                   domain_id, 1, alias_json, NULL);
 }
 
 void h_aliases_get(req *r)

@@ -12,11 +12,13 @@
 #define APIKEY_SECRET_BYTES 32
 
 #define APIKEY_COLUMNS                                                                             \
-    "SELECT k.id, k.name, a.username, k.created_at, k.expires_at, k.last_used_at FROM "           \
+    "SELECT k.id, k.name, a.username, k.created_at, k.expires_at, k.last_used_at FROM "            \
     "api_keys k JOIN admins a ON a.id = k.admin_id"
 
-static cJSON *apikey_json(sqlite3_stmt *st)
+static cJSON *apikey_json(sqlite3 *db, sqlite3_stmt *st, const void *ctx)
 {
+    (void)db;
+    (void)ctx;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", db_text(st, 0));
     cJSON_AddStringToObject(o, "name", db_text(st, 1));
@@ -29,30 +31,10 @@ static cJSON *apikey_json(sqlite3_stmt *st)
 
 void h_apikeys_list(req *r)
 {
-    int limit;
-    char cursor[64];
-    if (req_page(r, &limit, cursor, sizeof(cursor)) < 0)
-        return;
-    sqlite3_stmt *st = db_prepare(r->db, APIKEY_COLUMNS " WHERE k.id > ?1 AND (?2 OR k.admin_id "
-                                                        "= ?3) ORDER BY k.id LIMIT ?4");
-    if (st == NULL) {
-        reply_internal(r, "prepare failed");
-        return;
-    }
-    sqlite3_bind_text(st, 1, cursor, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, r->who.global);
-    sqlite3_bind_int64(st, 3, r->who.admin_id);
-    sqlite3_bind_int(st, 4, limit);
-    cJSON *items = cJSON_CreateArray();
-    char last[64] = "";
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON_AddItemToArray(items, apikey_json(st));
-        snprintf(last, sizeof(last), "%s", db_text(st, 0));
-        n++;
-    }
-    db_finish(st);
-    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
+    reply_page(r,
+               APIKEY_COLUMNS " WHERE k.id > ?2 AND (?5 OR k.admin_id = ?4) ORDER BY k.id "
+                              "LIMIT ?3",
+               0, 0, apikey_json, NULL);
 }
 
 /* RFC 3339 section 5.6 date-time: "2030-01-31T00:00:00Z", with optional
@@ -141,7 +123,7 @@ void h_apikeys_create(req *r)
     if (st != NULL) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *o = apikey_json(st);
+            cJSON *o = apikey_json(r->db, st, NULL);
             cJSON_AddStringToObject(o, "secret", full);
             reply_json_created(r, o, "/api/v1/api-keys/%s", id);
         }

@@ -57,8 +57,9 @@ out:
 void h_auth_refresh(req *r)
 {
     if (r->who.via_api_key) {
-        reply_problem(r, PROBLEM_FORBIDDEN, "API keys do not expire this way; refresh is for "
-                                            "tokens");
+        reply_problem(r, PROBLEM_FORBIDDEN,
+                      "API keys do not expire this way; refresh is for "
+                      "tokens");
         return;
     }
     if (db_now() - r->who.auth_time > r->app->cfg.jwt_max_session) {

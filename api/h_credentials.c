@@ -182,8 +182,10 @@ static int apppw_resolve(req *r, int64_t *user_id_r)
     return 0;
 }
 
-static cJSON *apppw_json(sqlite3_stmt *st)
+static cJSON *apppw_json(sqlite3 *db, sqlite3_stmt *st, const void *ctx)
 {
+    (void)db;
+    (void)ctx;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", db_text(st, 0));
     cJSON_AddStringToObject(o, "name", db_text(st, 1));
@@ -194,30 +196,11 @@ static cJSON *apppw_json(sqlite3_stmt *st)
 void h_apppw_list(req *r)
 {
     int64_t user_id;
-    int limit;
-    char cursor[64];
-    if (apppw_resolve(r, &user_id) < 0 || req_page(r, &limit, cursor, sizeof(cursor)) < 0)
-        return;
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT id, name, created_at FROM credentials WHERE "
-                                         "user_id = ?1 AND kind = 'app' AND id > ?2 ORDER BY id "
-                                         "LIMIT ?3");
-    if (st == NULL) {
-        reply_internal(r, "prepare failed");
-        return;
-    }
-    sqlite3_bind_int64(st, 1, user_id);
-    sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    cJSON *items = cJSON_CreateArray();
-    char last[64] = "";
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON_AddItemToArray(items, apppw_json(st));
-        snprintf(last, sizeof(last), "%s", db_text(st, 0));
-        n++;
-    }
-    db_finish(st);
-    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
+    if (apppw_resolve(r, &user_id) == 0)
+        reply_page(r,
+                   "SELECT id, name, created_at FROM credentials WHERE user_id = ?1 AND kind = "
+                   "'app' AND id > ?2 ORDER BY id LIMIT ?3",
+                   user_id, 0, apppw_json, NULL);
 }
 
 static int apppw_count(req *r, int64_t user_id)

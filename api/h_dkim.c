@@ -20,8 +20,11 @@
 
 #define DKIM_COLUMNS "SELECT id, selector, algorithm, status, created_at, public_txt FROM dkim_keys"
 
-static cJSON *dkim_json(sqlite3_stmt *st, const char *domain)
+/* ctx is the domain's A-label. */
+static cJSON *dkim_json(sqlite3 *db, sqlite3_stmt *st, const void *ctx)
 {
+    (void)db;
+    const char *domain = ctx;
     char dns_name[DKIM_DNS_NAME_SIZE];
     snprintf(dns_name, sizeof(dns_name), "%s" DKIM_DOMAINKEY "%s", db_text(st, 1), domain);
     cJSON *o = cJSON_CreateObject();
@@ -47,7 +50,7 @@ static void dkim_reply_created(req *r, int64_t id, const char *domain)
         reply_problem(r, PROBLEM_NOT_FOUND, "no such DKIM key");
         return;
     }
-    reply_json_created(r, dkim_json(st, domain), "/api/v1/domains/%s/dkim-keys/%s", domain,
+    reply_json_created(r, dkim_json(r->db, st, domain), "/api/v1/domains/%s/dkim-keys/%s", domain,
                        db_text(st, 1));
     db_finish(st);
 }
@@ -216,31 +219,11 @@ void h_dkim_list(req *r)
 {
     int64_t domain_id;
     char domain[NAMES_DOMAIN_MAX + 1];
-    if (domain_lookup(r, r->params[0], &domain_id, domain) < 0)
-        return;
-    int limit;
-    char cursor[DKIM_SELECTOR_MAX + 1];
-    if (req_page(r, &limit, cursor, sizeof(cursor)) < 0)
-        return;
-    sqlite3_stmt *st = db_prepare(r->db, DKIM_COLUMNS " WHERE domain_id = ?1 AND selector > ?2 "
-                                                      "ORDER BY selector LIMIT ?3");
-    if (st == NULL) {
-        reply_internal(r, "prepare failed");
-        return;
-    }
-    sqlite3_bind_int64(st, 1, domain_id);
-    sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    cJSON *items = cJSON_CreateArray();
-    int n = 0;
-    char last[DKIM_SELECTOR_MAX + 1] = "";
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON_AddItemToArray(items, dkim_json(st, domain));
-        snprintf(last, sizeof(last), "%s", db_text(st, 1));
-        n++;
-    }
-    db_finish(st);
-    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
+    if (domain_lookup(r, r->params[0], &domain_id, domain) == 0)
+        reply_page(r,
+                   DKIM_COLUMNS " WHERE domain_id = ?1 AND selector > ?2 ORDER BY selector "
+                                "LIMIT ?3",
+                   domain_id, 1, dkim_json, domain);
 }
 
 static const jfield dkim_fields[] = {

@@ -13,13 +13,15 @@
 #define DOMAIN_QUOTA_MAX (1LL << 50) /* 1 PiB: anything above is a typo */
 
 #define DOMAIN_COLUMNS                                                                             \
-    "SELECT d.id, d.name, d.description, d.enabled, d.default_quota_bytes, d.max_users, "         \
+    "SELECT d.id, d.name, d.description, d.enabled, d.default_quota_bytes, d.max_users, "          \
     "(SELECT COUNT(*) FROM users u WHERE u.domain_id = d.id), "                                    \
-    "(SELECT COUNT(*) FROM aliases a WHERE a.domain_id = d.id), d.created_at, d.updated_at "     \
+    "(SELECT COUNT(*) FROM aliases a WHERE a.domain_id = d.id), d.created_at, d.updated_at "       \
     "FROM domains d"
 
-static cJSON *domain_json(sqlite3_stmt *st)
+static cJSON *domain_json(sqlite3 *db, sqlite3_stmt *st, const void *ctx)
 {
+    (void)db;
+    (void)ctx;
     char unicode[NAMES_DOMAIN_UNICODE_MAX + 1];
     const char *name = db_text(st, 1);
     names_domain_to_unicode(name, unicode, sizeof(unicode));
@@ -50,7 +52,7 @@ static void domain_reply_one(req *r, int64_t id, int status)
         reply_problem(r, PROBLEM_NOT_FOUND, "no such domain");
         return;
     }
-    cJSON *o = domain_json(st);
+    cJSON *o = domain_json(r->db, st, NULL);
     if (status == 201)
         reply_json_created(r, o, "/api/v1/domains/%s", db_text(st, 1));
     else
@@ -115,31 +117,10 @@ int domain_lookup(req *r, const char *param, int64_t *id_r, char name_r[254])
 
 void h_domains_list(req *r)
 {
-    int limit;
-    char cursor[NAMES_DOMAIN_MAX + 1];
-    if (req_page(r, &limit, cursor, sizeof(cursor)) < 0)
-        return;
-    sqlite3_stmt *st = db_prepare(
-        r->db, DOMAIN_COLUMNS " WHERE d.name > ?1 AND (?2 OR d.id IN (SELECT domain_id FROM "
-                              "admin_domains WHERE admin_id = ?3)) ORDER BY d.name LIMIT ?4");
-    if (st == NULL) {
-        reply_internal(r, "prepare failed");
-        return;
-    }
-    sqlite3_bind_text(st, 1, cursor, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, r->who.global);
-    sqlite3_bind_int64(st, 3, r->who.admin_id);
-    sqlite3_bind_int(st, 4, limit);
-    cJSON *items = cJSON_CreateArray();
-    int n = 0;
-    char last[NAMES_DOMAIN_MAX + 1] = "";
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON_AddItemToArray(items, domain_json(st));
-        snprintf(last, sizeof(last), "%s", db_text(st, 1));
-        n++;
-    }
-    db_finish(st);
-    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
+    reply_page(r,
+               DOMAIN_COLUMNS " WHERE d.name > ?2 AND (?5 OR d.id IN (SELECT domain_id FROM "
+                              "admin_domains WHERE admin_id = ?4)) ORDER BY d.name LIMIT ?3",
+               0, 1, domain_json, NULL);
 }
 
 /* Checks the optional fields shared by create and update. */
@@ -157,8 +138,8 @@ static void domain_check_fields(const cJSON *body, cJSON **errors)
 }
 
 static const jfield domain_fields[] = {
-    {"name", JF_STRING, true},      {"description", JF_STRING, false},
-    {"enabled", JF_BOOL, false},    {"default_quota_bytes", JF_INT, false},
+    {"name", JF_STRING, true},    {"description", JF_STRING, false},
+    {"enabled", JF_BOOL, false},  {"default_quota_bytes", JF_INT, false},
     {"max_users", JF_INT, false},
 };
 
@@ -295,8 +276,9 @@ void h_domains_delete(req *r)
     }
     if (begin_checked(r, "domains", id) < 0)
         return;
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT (SELECT COUNT(*) FROM users WHERE domain_id = "
-                                         "?1) + (SELECT COUNT(*) FROM aliases WHERE domain_id = ?1)");
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT (SELECT COUNT(*) FROM users WHERE domain_id = "
+                          "?1) + (SELECT COUNT(*) FROM aliases WHERE domain_id = ?1)");
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, id);

@@ -19,12 +19,14 @@
 #define USER_QUOTA_MAX (1LL << 50)
 
 #define USER_COLUMNS                                                                               \
-    "SELECT u.id, u.local, d.name, u.display_name, u.enabled, u.quota_bytes, u.store_id, "        \
-    "u.public_key, (SELECT COUNT(*) FROM credentials c WHERE c.user_id = u.id AND c.kind = "      \
+    "SELECT u.id, u.local, d.name, u.display_name, u.enabled, u.quota_bytes, u.store_id, "         \
+    "u.public_key, (SELECT COUNT(*) FROM credentials c WHERE c.user_id = u.id AND c.kind = "       \
     "'app'), u.created_at, u.updated_at FROM users u JOIN domains d ON d.id = u.domain_id"
 
-static cJSON *user_json(sqlite3_stmt *st)
+static cJSON *user_json(sqlite3 *db, sqlite3_stmt *st, const void *ctx)
 {
+    (void)db;
+    (void)ctx;
     cJSON *o = cJSON_CreateObject();
     char address[ADDRESS_BUF];
     snprintf(address, sizeof(address), "%s@%s", db_text(st, 1), db_text(st, 2));
@@ -35,8 +37,8 @@ static cJSON *user_json(sqlite3_stmt *st)
     cJSON_AddBoolToObject(o, "enabled", sqlite3_column_int(st, 4));
     json_add_int(o, "quota_bytes", sqlite3_column_int64(st, 5));
     cJSON_AddStringToObject(o, "store_id", db_text(st, 6));
-    cJSON_AddItemToObject(o, "public_key",
-                          feed_b64(sqlite3_column_blob(st, 7), (size_t)sqlite3_column_bytes(st, 7)));
+    cJSON_AddItemToObject(
+        o, "public_key", feed_b64(sqlite3_column_blob(st, 7), (size_t)sqlite3_column_bytes(st, 7)));
     json_add_int(o, "app_password_count", sqlite3_column_int64(st, 8));
     json_add_time(o, "created_at", sqlite3_column_int64(st, 9), false);
     json_add_time(o, "updated_at", sqlite3_column_int64(st, 10), false);
@@ -49,7 +51,7 @@ static cJSON *user_load_json(req *r, int64_t id)
     if (st == NULL)
         return NULL;
     sqlite3_bind_int64(st, 1, id);
-    cJSON *o = sqlite3_step(st) == SQLITE_ROW ? user_json(st) : NULL;
+    cJSON *o = sqlite3_step(st) == SQLITE_ROW ? user_json(r->db, st, NULL) : NULL;
     db_finish(st);
     return o;
 }
@@ -91,30 +93,12 @@ static int user_resolve(req *r, int64_t *domain_id_r, int64_t *user_id_r)
 void h_users_list(req *r)
 {
     int64_t domain_id;
-    char name[NAMES_DOMAIN_MAX + 1], cursor[NAMES_LOCAL_MAX + 1];
-    int limit;
-    if (domain_lookup(r, r->params[0], &domain_id, name) < 0 ||
-        req_page(r, &limit, cursor, sizeof(cursor)) < 0)
-        return;
-    sqlite3_stmt *st = db_prepare(r->db, USER_COLUMNS " WHERE u.domain_id = ?1 AND u.local > ?2 "
-                                                      "ORDER BY u.local LIMIT ?3");
-    if (st == NULL) {
-        reply_internal(r, "prepare failed");
-        return;
-    }
-    sqlite3_bind_int64(st, 1, domain_id);
-    sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    cJSON *items = cJSON_CreateArray();
-    char last[NAMES_LOCAL_MAX + 1] = "";
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON_AddItemToArray(items, user_json(st));
-        snprintf(last, sizeof(last), "%s", db_text(st, 1));
-        n++;
-    }
-    db_finish(st);
-    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
+    char name[NAMES_DOMAIN_MAX + 1];
+    if (domain_lookup(r, r->params[0], &domain_id, name) == 0)
+        reply_page(r,
+                   USER_COLUMNS " WHERE u.domain_id = ?1 AND u.local > ?2 ORDER BY u.local "
+                                "LIMIT ?3",
+                   domain_id, 1, user_json, NULL);
 }
 
 void h_users_get(req *r)

@@ -370,6 +370,35 @@ cJSON *page_wrap(req *r, cJSON *items, const char *next_key)
     return o;
 }
 
+void reply_page(req *r, const char *sql, int64_t scope, int key_col, page_row_fn row,
+                const void *ctx)
+{
+    int limit;
+    char cursor[HTTP_CURSOR_MAX];
+    if (req_page(r, &limit, cursor, sizeof(cursor)) < 0)
+        return;
+    sqlite3_stmt *st = db_prepare(r->db, sql);
+    if (st == NULL) {
+        reply_internal(r, "prepare failed");
+        return;
+    }
+    sqlite3_bind_int64(st, 1, scope);
+    sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, limit);
+    sqlite3_bind_int64(st, 4, r->who.admin_id);
+    sqlite3_bind_int(st, 5, r->who.global);
+    cJSON *items = cJSON_CreateArray();
+    char last[HTTP_CURSOR_MAX] = "";
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cJSON_AddItemToArray(items, row(r->db, st, ctx));
+        snprintf(last, sizeof(last), "%s", db_text(st, key_col));
+        n++;
+    }
+    db_finish(st);
+    reply_json(r, 200, page_wrap(r, items, n == limit ? last : NULL));
+}
+
 void errors_add(cJSON **errors, const char *field, const char *message)
 {
     if (*errors == NULL)
@@ -548,8 +577,8 @@ static int http_from_cache(req *r, const route *rt)
         return 0;
     buf key;
     buf_init(&key, CACHE_KEY_MAX);
-    buf_printf(&key, "%lld|%d|%s?%s", (long long)r->who.admin_id, r->who.global,
-               r->ri->local_uri, r->ri->query_string != NULL ? r->ri->query_string : "");
+    buf_printf(&key, "%lld|%d|%s?%s", (long long)r->who.admin_id, r->who.global, r->ri->local_uri,
+               r->ri->query_string != NULL ? r->ri->query_string : "");
     if (key.failed) {
         buf_free(&key);
         return 0;

@@ -22,10 +22,10 @@
 typedef struct principal {
     int64_t admin_id;
     char username[65];
-    bool global;        /* role global; otherwise a domain admin */
+    bool global; /* role global; otherwise a domain admin */
     bool via_api_key;
     bool authenticated;
-    int64_t auth_time;  /* JWT only */
+    int64_t auth_time; /* JWT only */
 } principal;
 
 typedef struct req {
@@ -33,15 +33,15 @@ typedef struct req {
     const struct mg_request_info *ri;
     app *app;
     sqlite3 *db;
-    const char *route;   /* route pattern, for metrics */
-    char id[17];         /* request id, in logs and X-Request-Id */
+    const char *route; /* route pattern, for metrics */
+    char id[17];       /* request id, in logs and X-Request-Id */
     char params[HTTP_PARAMS_MAX][HTTP_PARAM_MAX];
     int nparams;
     principal who;
     int status;
     char client_ip[NETADDR_TEXT_MAX + 1]; /* see req_ip */
-    long retry_after;    /* seconds, sent with a 429 */
-    char *cache_key;     /* set when a 200 reply may be cached (cache.h) */
+    long retry_after;                     /* seconds, sent with a 429 */
+    char *cache_key;                      /* set when a 200 reply may be cached (cache.h) */
     uint64_t cache_generation;
 } req;
 
@@ -129,6 +129,15 @@ typedef struct jfield {
  * and returns -1. */
 int body_check(req *r, const cJSON *body, const jfield *fields, size_t nfields);
 void errors_add(cJSON **errors, const char *field, const char *message);
+
+/* Replies one page of a keyset-paginated list (limit and cursor from the
+ * query). The SQL's parameters: ?1 the scope (a domain or user id; unused by
+ * some lists), ?2 the cursor key, ?3 the limit, ?4 the caller's admin id, ?5
+ * whether the caller is a global admin. key_col is the column the list is
+ * ordered by; row builds one item (ctx is passed through). */
+typedef cJSON *(*page_row_fn)(sqlite3 *db, sqlite3_stmt *st, const void *ctx);
+void reply_page(req *r, const char *sql, int64_t scope, int key_col, page_row_fn row,
+                const void *ctx);
 
 /* Body field accessors for fields body_check has already typed. */
 int64_t json_int(const cJSON *body, const char *name, int64_t def);

@@ -162,19 +162,14 @@ static struct mg_context *main_start_http(app *a)
     snprintf(threads, sizeof(threads), "%lld", a->cfg.threads);
     struct stat sb;
     bool have_web = stat(a->cfg.web_dir, &sb) == 0 && S_ISDIR(sb.st_mode);
-    const char *options[] = {"listening_ports", a->cfg.listen,
-                             "num_threads", threads,
-                             "request_timeout_ms", "30000",
-                             "enable_keep_alive", "yes",
-                             "tcp_nodelay", "1",
-                             "max_request_size", MAIN_HEADER_MAX,
-                             "enable_directory_listing", "no",
-                             /* The admin UI: revalidate after an upgrade, never framed. */
-                             "static_file_cache_control", "no-cache",
-                             "additional_header", MAIN_UI_HEADERS,
-                             /* last, so that without web/ the list simply ends here */
-                             have_web ? "document_root" : NULL, a->cfg.web_dir,
-                             NULL, NULL};
+    const char *options[] = {
+        "listening_ports", a->cfg.listen, "num_threads", threads, "request_timeout_ms", "30000",
+        "enable_keep_alive", "yes", "tcp_nodelay", "1", "max_request_size", MAIN_HEADER_MAX,
+        "enable_directory_listing", "no",
+        /* The admin UI: revalidate after an upgrade, never framed. */
+        "static_file_cache_control", "no-cache", "additional_header", MAIN_UI_HEADERS,
+        /* last, so that without web/ the list simply ends here */
+        have_web ? "document_root" : NULL, a->cfg.web_dir, NULL, NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     cb.exit_thread = thread_exit;

@@ -78,7 +78,8 @@ static void metrics_write(buf *b)
                       "status.\n# TYPE ownmail_http_requests_total counter\n");
     pthread_mutex_lock(&metrics_lock);
     for (int i = 0; i < metrics_ncounts; i++)
-        buf_printf(b, "ownmail_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
+        buf_printf(b,
+                   "ownmail_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
                    metrics_counts[i].route, metrics_counts[i].method, metrics_counts[i].status,
                    metrics_counts[i].count);
     buf_append_str(b, "# HELP ownmail_http_request_duration_seconds Time to answer a request.\n"

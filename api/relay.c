@@ -11,7 +11,7 @@
 #include <time.h>
 
 #define RELAY_BATCH 256
-#define RELAY_POLL_MS 1000      /* also picks up events a crashed writer left */
+#define RELAY_POLL_MS 1000 /* also picks up events a crashed writer left */
 #define RELAY_BACKOFF_MAX_MS 2000
 
 static pthread_t relay_thread;
