@@ -231,7 +231,7 @@ fail:
     db_rollback(r->db);
     reply_internal(r, "admin insert failed");
 out:
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_admins_get(req *r)
@@ -414,7 +414,7 @@ void h_admins_update(req *r)
     else
         admin_reply_one(r, id, 200);
 out:
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_admins_delete(req *r)

@@ -262,7 +262,7 @@ fail:
     reply_internal(r, "alias insert failed");
 out:
     cJSON_free(targets);
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_aliases_update(req *r)
@@ -318,7 +318,7 @@ fail:
     reply_internal(r, "alias update failed");
 out:
     cJSON_free(targets);
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_aliases_delete(req *r)

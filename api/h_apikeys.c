@@ -2,11 +2,11 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "rfc3339.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define APIKEY_NAME_MAX 64
 #define APIKEY_SECRET_BYTES 32
@@ -37,38 +37,6 @@ void h_apikeys_list(req *r)
                0, 0, apikey_json, NULL);
 }
 
-/* RFC 3339 section 5.6 date-time: "2030-01-31T00:00:00Z", with optional
- * fractional seconds (ignored) and a "Z" or "+hh:mm"/"-hh:mm" offset. */
-static int apikey_parse_time(const char *s, int64_t *t_r)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (p == NULL || strlen(s) < 20 || s[4] != '-' || s[10] != 'T')
-        return -1;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    int64_t offset = 0;
-    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
-        offset = 0;
-    } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':') {
-        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
-        if (strspn(p + 1, "0123456789") != 2 || strspn(p + 4, "0123456789") != 2 || hh > 23 ||
-            mm > 59)
-            return -1;
-        offset = (p[0] == '+' ? 1 : -1) * (int64_t)(hh * 3600 + mm * 60);
-    } else {
-        return -1;
-    }
-    *t_r = (int64_t)timegm(&tm) - offset;
-    return 0;
-}
-
 void h_apikeys_create(req *r)
 {
     static const jfield fields[] = {{"name", JF_STRING, true},
@@ -85,7 +53,8 @@ void h_apikeys_create(req *r)
     int64_t expires = 0;
     const cJSON *exp = cJSON_GetObjectItem(body, "expires_at");
     if (cJSON_IsString(exp) &&
-        (apikey_parse_time(exp->valuestring, &expires) < 0 || expires <= db_now()))
+        (rfc3339_parse(exp->valuestring, strlen(exp->valuestring), &expires) < 0 ||
+         expires <= db_now()))
         errors_add(&errors, "expires_at", "must be a future time like 2030-01-31T00:00:00Z");
     if (errors != NULL) {
         reply_invalid(r, errors);
@@ -134,7 +103,7 @@ void h_apikeys_create(req *r)
     sodium_memzero(secret_txt, sizeof(secret_txt));
     sodium_memzero(full, sizeof(full));
 out:
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_apikeys_delete(req *r)

@@ -49,7 +49,7 @@ void h_auth_token(req *r)
     else
         reply_token(r, token);
 out:
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 /* A fresh token for the same login, until the maximum session age. API keys

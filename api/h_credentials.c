@@ -156,7 +156,7 @@ static void cred_change(req *r, const char *proof_field, const char *proof_kind)
     log_info(r->id, "password of %s changed with its %s", address, proof_kind);
 out:
     keys_secret_free(&store_key);
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_users_password(req *r)
@@ -281,7 +281,7 @@ void h_apppw_create(req *r)
     apppw_store(r, user_id, address, name, store_key);
 out:
     keys_secret_free(&store_key);
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_apppw_delete(req *r)

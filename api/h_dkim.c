@@ -286,7 +286,7 @@ void h_dkim_create(req *r)
     else
         dkim_issue(r, &q);
 out:
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_dkim_rotate(req *r)

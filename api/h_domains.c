@@ -195,7 +195,7 @@ fail:
     db_rollback(r->db);
     reply_internal(r, "domain insert failed");
 out:
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_domains_get(req *r)
@@ -254,7 +254,7 @@ fail:
     db_rollback(r->db);
     reply_internal(r, "domain update failed");
 out:
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 /* Appends delete events for every child of a domain that is going away, so

@@ -335,7 +335,7 @@ fail:
 out:
     user_material_free(&m);
     sodium_memzero(generated, sizeof(generated));
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_users_update(req *r)
@@ -387,7 +387,7 @@ fail:
     db_rollback(r->db);
     reply_internal(r, "user update failed");
 out:
-    cJSON_Delete(body);
+    body_free(body);
 }
 
 void h_users_delete(req *r)

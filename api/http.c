@@ -7,6 +7,7 @@
 #include "jsoncheck.h"
 #include "log.h"
 #include "metrics.h"
+#include "rfc3339.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -265,12 +266,14 @@ cJSON *req_json_body(req *r)
     }
     const char *end = NULL, *why = NULL;
     if (jsoncheck_body(b.data, b.len, JSONCHECK_DEPTH_DEFAULT, &why) < 0) {
+        sodium_memzero(b.data, b.len);
         buf_free(&b);
         reply_problem(r, PROBLEM_INVALID_JSON, "%s", why);
         return NULL;
     }
     /* The length includes buf's NUL: cJSON checks that nothing follows the value. */
     cJSON *json = b.len > 0 ? cJSON_ParseWithLengthOpts(b.data, b.len + 1, &end, true) : NULL;
+    sodium_memzero(b.data, b.len); /* bodies carry passwords */
     buf_free(&b);
     if (json == NULL || !cJSON_IsObject(json)) {
         cJSON_Delete(json);
@@ -278,6 +281,25 @@ cJSON *req_json_body(req *r)
         return NULL;
     }
     return json;
+}
+
+/* Zeroes every string under node (depth is bounded by jsoncheck). */
+static void body_wipe(cJSON *node)
+{
+    for (cJSON *c = node->child; c != NULL; c = c->next) {
+        if (cJSON_IsString(c) && c->valuestring != NULL)
+            sodium_memzero(c->valuestring, strlen(c->valuestring));
+        else if (cJSON_IsArray(c) || cJSON_IsObject(c))
+            body_wipe(c);
+    }
+}
+
+void body_free(cJSON *body)
+{
+    if (body == NULL)
+        return;
+    body_wipe(body);
+    cJSON_Delete(body);
 }
 
 int req_query(req *r, const char *name, char *out, size_t outlen)
@@ -494,29 +516,6 @@ const char *json_str(const cJSON *body, const char *name, const char *def)
     return v != NULL ? v->valuestring : def;
 }
 
-/* RFC 3339 UTC without strftime: days to civil date (proleptic Gregorian),
- * after Howard Hinnant's days_from_civil inverse. Lists format hundreds of
- * timestamps per request. */
-void fmt_time(int64_t t, char out[32])
-{
-    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-    int64_t secs = t - days * 86400;
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    char tmp[128]; /* room for any int64 the compiler can imagine */
-    snprintf(tmp, sizeof(tmp), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", (long long)y,
-             (long long)m, (long long)d, (long long)(secs / 3600), (long long)(secs / 60 % 60),
-             (long long)(secs % 60));
-    snprintf(out, 32, "%.31s", tmp);
-}
-
 void json_add_int(cJSON *obj, const char *name, int64_t v)
 {
     char text[24];
@@ -526,8 +525,8 @@ void json_add_int(cJSON *obj, const char *name, int64_t v)
 
 cJSON *json_time(int64_t t)
 {
-    char s[32];
-    fmt_time(t, s);
+    char s[RFC3339_SIZE];
+    rfc3339_format(t, s);
     return cJSON_CreateString(s);
 }
 

@@ -105,6 +105,10 @@ int http_problem_doc(struct mg_connection *conn, void *cbdata);
  * configured size). On failure it has already replied and returns NULL. */
 cJSON *req_json_body(req *r);
 
+/* Frees a body from req_json_body, zeroing its strings first (they may be
+ * passwords). */
+void body_free(cJSON *body);
+
 /* Query parameters. req_query returns 1 if found (value decoded into out),
  * 0 if absent, -1 if malformed or too long. */
 int req_query(req *r, const char *name, char *out, size_t outlen);
@@ -147,8 +151,7 @@ const char *json_str(const cJSON *body, const char *name, const char *def);
  * slowly, and loses integers above 2^53). */
 void json_add_int(cJSON *obj, const char *name, int64_t v);
 
-/* Formats a Unix time as RFC 3339 UTC. */
-void fmt_time(int64_t t, char out[32]);
+/* A Unix time as an RFC 3339 UTC string. */
 cJSON *json_time(int64_t t);
 /* Adds a time as string, or null when t is 0 and nullable. */
 void json_add_time(cJSON *obj, const char *name, int64_t t, bool nullable);

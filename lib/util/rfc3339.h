@@ -1,0 +1,21 @@
+/* rfc3339: timestamps as the api writes and reads them (RFC 3339 section 5.6).
+ * Pure. */
+#ifndef OWNMAIL_RFC3339_H
+#define OWNMAIL_RFC3339_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RFC3339_SIZE 32     /* room for what rfc3339_format writes */
+#define RFC3339_INPUT_MAX 64 /* longest text rfc3339_parse looks at */
+
+/* "2026-11-25T16:00:00Z" for a Unix time (years 0000-9999; others clamp). */
+void rfc3339_format(int64_t t, char out[RFC3339_SIZE]);
+
+/* Parses "YYYY-MM-DDTHH:MM:SS" with optional fractional seconds (dropped) and
+ * a "Z" or "+hh:mm"/"-hh:mm" offset, into a Unix time. Field ranges are
+ * checked (month 1-12, day within the month, hour 0-23, minute 0-59, second
+ * 0-60). 0, or -1 for anything else. */
+int rfc3339_parse(const char *s, size_t len, int64_t *t_r);
+
+#endif
