@@ -8,34 +8,34 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
 
-# Debian 12 packages the build, the stack and the tests need.
-APT_PACKAGES=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+# Debian 12 packages: what the build and the running stack need...
+APT_BUILD=(
+  build-essential cmake pkg-config
   libcivetweb-dev libcjson-dev libssl-dev libsqlite3-dev libsodium-dev
   libhiredis-dev libjwt-dev libidn2-dev libcmocka-dev
-  redis-server sqlite3 openssl curl wrk shellcheck
-  python3 python3-yaml python3-jsonschema
+  redis-server sqlite3 openssl curl python3
+)
+# ...and what the tests add: clang and libFuzzer, the integration tests'
+# Python modules, shellcheck, wrk for the benchmark, Chromium for the admin UI.
+APT_TEST=(
+  clang libclang-rt-14-dev python3-yaml python3-jsonschema shellcheck wrk chromium
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'setup.sh: %s\n' "$*" >&2; exit 1; }
 
-install_missing() {
+install_missing() { # PACKAGE...
   local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
-  # The OpenAPI linter runs on Node.js; keep a newer one if the machine has it.
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    missing+=(nodejs npm)
-  fi
   if ((${#missing[@]} == 0)); then
     return
   fi
   [[ $(id -u) -eq 0 ]] || die "missing packages (${missing[*]}): run as root, or install them"
   log "installing: ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 }
 
 build() { # build DIR [cmake options...]
@@ -70,7 +70,7 @@ CONF
 }
 
 cmd_dev() {
-  install_missing
+  install_missing "${APT_BUILD[@]}"
   build build
   local var="$ROOT/var/dev"
   mkdir -p "$var/redis"
@@ -114,7 +114,11 @@ INFO
 }
 
 cmd_test() {
-  install_missing
+  local node=()
+  # The OpenAPI lint and the browser test run on Node.js; keep a newer one if
+  # the machine has it.
+  command -v node >/dev/null && command -v npm >/dev/null || node=(nodejs npm)
+  install_missing "${APT_BUILD[@]}" "${APT_TEST[@]}" "${node[@]}"
   # The test build: clang with AddressSanitizer + UBSan, and the libFuzzer harnesses.
   CC=clang build build-test -DOWNMAIL_SANITIZE=ON -DOWNMAIL_FUZZ=ON
   log "running the tests"
