@@ -35,6 +35,8 @@ typedef struct app {
     keys_secret *jwt_key;       /* HS256 key, keys/jwt.key */
     keys_secret *worker_secret; /* keys/worker.secret, for /internal */
     keys_secret *server_key;    /* keys/server.key, seals DKIM private keys */
+    unsigned char *dummy_wrap;  /* a wrap nobody can open, for unknown users */
+    size_t dummy_wrap_len;
     char db_path[1100];
 } app;
 

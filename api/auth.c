@@ -137,6 +137,11 @@ char *auth_issue(req *r, const char *username, bool global, int64_t token_versio
                        r->app->cfg.jwt_ttl);
 }
 
+int64_t auth_new_token_version(void)
+{
+    return (int64_t)(randombytes_random() & 0x1fffff) << 32 | randombytes_random();
+}
+
 int auth_init(const keys_kdf_params *admin_kdf)
 {
     unsigned char rnd[16];
@@ -208,25 +213,36 @@ static void throttle_keys(req *r, const char *scope, const char *account, char i
     snprintf(acct_key, 400, "ownmail:throttle:%s:acct:%s", scope, account);
 }
 
-int throttle_check(req *r, const char *scope, const char *account)
+/* Counts an attempt on both counters in one atomic step, setting the window
+ * on the first one. Counting before the credential is checked (and undoing
+ * on success) means concurrent guesses cannot all slip past the limit. */
+static const char throttle_script[] = "local a = redis.call('INCR', KEYS[1]) "
+                                      "if a == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+                                      "local b = redis.call('INCR', KEYS[2]) "
+                                      "if b == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end "
+                                      "return {a, b}";
+
+int throttle_attempt(req *r, const char *scope, const char *account)
 {
     char ip_key[160], acct_key[400];
     throttle_keys(r, scope, account, ip_key, acct_key);
-    redisReply *rep = rds_command("MGET %s %s", ip_key, acct_key);
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+    redisReply *rep = rds_command("EVAL %s 2 %s %s %lld", throttle_script, ip_key, acct_key,
+                                  r->app->cfg.throttle_window);
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+        rep->element[0]->type != REDIS_REPLY_INTEGER ||
+        rep->element[1]->type != REDIS_REPLY_INTEGER) {
         if (rep != NULL)
             freeReplyObject(rep);
         /* Fail closed: without the counters there is no brute-force limit. */
         reply_problem(r, PROBLEM_SERVICE_UNAVAILABLE, "login throttling is unavailable");
         return -1;
     }
-    long long ip = rep->element[0]->type == REDIS_REPLY_STRING ? atoll(rep->element[0]->str) : 0;
-    long long acct = rep->element[1]->type == REDIS_REPLY_STRING ? atoll(rep->element[1]->str) : 0;
+    long long ip = rep->element[0]->integer, acct = rep->element[1]->integer;
     freeReplyObject(rep);
     const char *over = NULL;
-    if (ip >= r->app->cfg.throttle_ip_max)
+    if (ip > r->app->cfg.throttle_ip_max)
         over = ip_key;
-    else if (acct >= r->app->cfg.throttle_account_max)
+    else if (acct > r->app->cfg.throttle_account_max)
         over = acct_key;
     if (over == NULL)
         return 0;
@@ -242,29 +258,23 @@ int throttle_check(req *r, const char *scope, const char *account)
     return -1;
 }
 
-void throttle_fail(req *r, const char *scope, const char *account)
+void throttle_failed(req *r, const char *scope, const char *account)
 {
-    char ip_key[160], acct_key[400];
-    throttle_keys(r, scope, account, ip_key, acct_key);
     log_warn(r->id, "failed %s login for %s from %s", scope, account, req_ip(r));
-    const char *keys[2] = {ip_key, acct_key};
-    for (int i = 0; i < 2; i++) {
-        /* INCR then EXPIRE NX-like: set the window only on the first failure. */
-        redisReply *rep = rds_command("INCR %s", keys[i]);
-        if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
-            freeReplyObject(rep);
-            rep = rds_command("EXPIRE %s %lld", keys[i], r->app->cfg.throttle_window);
-        }
-        if (rep != NULL)
-            freeReplyObject(rep);
-    }
 }
 
-void throttle_clear(req *r, const char *scope, const char *account)
+void throttle_success(req *r, const char *scope, const char *account)
 {
     char ip_key[160], acct_key[400];
     throttle_keys(r, scope, account, ip_key, acct_key);
     redisReply *rep = rds_command("DEL %s", acct_key);
+    if (rep != NULL)
+        freeReplyObject(rep);
+    /* The address's count keeps only failures (never below zero). */
+    rep = rds_command("EVAL %s 1 %s",
+                      "if redis.call('DECR', KEYS[1]) < 0 then "
+                      "redis.call('SET', KEYS[1], 0, 'KEEPTTL') end",
+                      ip_key);
     if (rep != NULL)
         freeReplyObject(rep);
 }

@@ -12,6 +12,10 @@ int auth_init(const keys_kdf_params *admin_kdf);
  * returns -1. */
 int auth_request(req *r, auth_mode mode);
 
+/* The first token version of a new admin: random (below 2^53), so that a
+ * token of a deleted admin never fits a new admin of the same name. */
+int64_t auth_new_token_version(void);
+
 /* Issues a JWT for an admin; returns a malloc'd token or NULL. */
 char *auth_issue(req *r, const char *username, bool global, int64_t token_version,
                  int64_t auth_time);
@@ -29,11 +33,14 @@ bool auth_domain_allowed(req *r, int64_t domain_id);
 /* Replies 403 and returns false unless the caller is a global admin. */
 bool auth_require_global(req *r);
 
-/* Failed-attempt throttling through Redis counters, per client address and per
- * account (scope names the kind: "admin", "user"). throttle_check replies 429
- * (or 503 when Redis is unreachable) and returns -1 when over the limit. */
-int throttle_check(req *r, const char *scope, const char *account);
-void throttle_fail(req *r, const char *scope, const char *account);
-void throttle_clear(req *r, const char *scope, const char *account);
+/* Failed-login throttling through Redis counters, per client address and per
+ * account (scope names the kind: "admin", "user"). Call throttle_attempt
+ * before checking a credential: it counts the attempt and, over the limit,
+ * replies 429 (or 503 when Redis is unreachable) and returns -1. Then call
+ * throttle_success (clears the account's count and takes the attempt back
+ * from the address's) or throttle_failed (logs it; it stays counted). */
+int throttle_attempt(req *r, const char *scope, const char *account);
+void throttle_success(req *r, const char *scope, const char *account);
+void throttle_failed(req *r, const char *scope, const char *account);
 
 #endif

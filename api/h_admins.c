@@ -198,8 +198,8 @@ void h_admins_create(req *r)
         goto out;
     }
     sqlite3_stmt *st = db_prepare(r->db, "INSERT INTO admins (username, password_hash, role, "
-                                         "enabled, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, "
-                                         "?5, ?5)");
+                                         "enabled, created_at, updated_at, token_version) VALUES "
+                                         "(?1, ?2, ?3, ?4, ?5, ?5, ?6)");
     if (st == NULL)
         goto fail;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
@@ -208,6 +208,7 @@ void h_admins_create(req *r)
     const cJSON *en = cJSON_GetObjectItem(body, "enabled");
     sqlite3_bind_int(st, 4, en == NULL || cJSON_IsTrue(en));
     sqlite3_bind_int64(st, 5, db_now());
+    sqlite3_bind_int64(st, 6, auth_new_token_version());
     int rc = sqlite3_step(st);
     db_finish(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -228,6 +229,7 @@ void h_admins_create(req *r)
     admin_reply_one(r, id, 201);
     goto out;
 fail:
+    cJSON_Delete(errors); /* every jump here comes after errors was set */
     db_rollback(r->db);
     reply_internal(r, "admin insert failed");
 out:
@@ -369,16 +371,17 @@ void h_admins_update(req *r)
         goto out;
     const cJSON *old = cJSON_GetObjectItem(body, "old_password");
     if (old != NULL) {
-        if (throttle_check(r, "admin", r->params[0]) < 0)
+        if (throttle_attempt(r, "admin", r->params[0]) < 0)
             goto out;
         int64_t xid, xver;
         bool xen, xglobal;
         if (!auth_admin_password(r->db, r->params[0], old->valuestring, &xid, &xver, &xen,
                                  &xglobal)) {
-            throttle_fail(r, "admin", r->params[0]);
+            throttle_failed(r, "admin", r->params[0]);
             reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "old_password is wrong");
             goto out;
         }
+        throttle_success(r, "admin", r->params[0]);
     }
     char hash[128];
     const cJSON *pw = cJSON_GetObjectItem(body, "password");

@@ -222,8 +222,10 @@ void h_aliases_create(req *r)
     else if (strlen(local) + 1 + strlen(dname) > NAMES_ADDRESS_MAX)
         errors_add(&errors, "local", "the address would be longer than 254 octets");
     snprintf(self, sizeof(self), "%s@%s", local, dname);
-    if (begin_checked(r, "domains", domain_id) < 0)
+    if (begin_checked(r, "domains", domain_id) < 0) {
+        cJSON_Delete(errors);
         goto out;
+    }
     targets = alias_targets(r, cJSON_GetObjectItem(body, "targets"), self, &errors);
     if (errors != NULL) {
         db_rollback(r->db);

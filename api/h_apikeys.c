@@ -100,6 +100,7 @@ void h_apikeys_create(req *r)
     }
     if (r->status == 0)
         reply_internal(r, "api key readback failed");
+    sodium_memzero(secret, sizeof(secret));
     sodium_memzero(secret_txt, sizeof(secret_txt));
     sodium_memzero(full, sizeof(full));
 out:

@@ -33,16 +33,16 @@ void h_auth_token(req *r)
         reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "wrong username or password");
         goto out;
     }
-    if (throttle_check(r, "admin", user) < 0)
+    if (throttle_attempt(r, "admin", user) < 0)
         goto out;
     int64_t id = 0, version = 0;
     bool enabled = false, global = false;
     if (!auth_admin_password(r->db, user, pass, &id, &version, &enabled, &global) || !enabled) {
-        throttle_fail(r, "admin", user);
+        throttle_failed(r, "admin", user);
         reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "wrong username or password");
         goto out;
     }
-    throttle_clear(r, "admin", user);
+    throttle_success(r, "admin", user);
     char *token = auth_issue(r, user, global, version, db_now());
     if (token == NULL)
         reply_internal(r, "token signing failed");

@@ -19,9 +19,11 @@
 #define APPPW_PER_USER_MAX 50
 
 /* The user named by the path, for endpoints a user calls with a credential
- * instead of an admin token (routes.c: AUTH_NONE). An unknown user gets the same 401 as a wrong
- * credential (after the same throttle), so these endpoints do not tell which
- * addresses exist. */
+ * instead of an admin token (routes.c: AUTH_NONE). The attempt is counted
+ * (throttle) before anything is looked up. An unknown user is not an error
+ * here: *user_id_r is -1 and cred_unwrap answers exactly as for a wrong
+ * credential, after the same Argon2id work, so these endpoints tell neither
+ * by answer nor by time which addresses exist. */
 static int cred_resolve(req *r, int64_t *user_id_r, char address_r[ADDRESS_BUF])
 {
     char dname[NAMES_DOMAIN_MAX + 1], local[NAMES_LOCAL_MAX + 1];
@@ -32,7 +34,7 @@ static int cred_resolve(req *r, int64_t *user_id_r, char address_r[ADDRESS_BUF])
         return -1;
     }
     snprintf(address_r, ADDRESS_BUF, "%s@%s", local, dname);
-    if (throttle_check(r, "user", address_r) < 0)
+    if (throttle_attempt(r, "user", address_r) < 0)
         return -1;
     /* No admin token is consulted here: the credential is the proof. */
     sqlite3_stmt *st = db_prepare(r->db, "SELECT id FROM domains WHERE name = ?1");
@@ -43,38 +45,41 @@ static int cred_resolve(req *r, int64_t *user_id_r, char address_r[ADDRESS_BUF])
     sqlite3_bind_text(st, 1, dname, -1, SQLITE_STATIC);
     int64_t domain_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     db_finish(st);
-    if (user_lookup(r, domain_id, local, user_id_r) < 0) {
-        throttle_fail(r, "user", address_r);
-        reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "wrong address or credential");
-        return -1;
-    }
+    if (user_lookup(r, domain_id, local, user_id_r) < 0)
+        *user_id_r = -1;
     return 0;
 }
 
 /* Unwraps the user's store key with a credential of the given kind. Replies
- * 401 (and counts a failure) when it does not open. */
+ * 401 when it does not open (an unknown user, user_id -1, unwraps the dummy
+ * wrap made at start-up, which never opens). */
 static int cred_unwrap(req *r, int64_t user_id, const char *address, const char *kind,
                        const char *credential, keys_secret **key_r)
 {
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT wrap FROM credentials WHERE user_id = ?1 AND "
-                                         "kind = ?2");
-    if (st == NULL) {
-        reply_internal(r, "prepare failed");
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, user_id);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    size_t len = strlen(credential);
     keys_result kr = KEYS_ERR_WRONG_CREDENTIAL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        kr = keys_unwrap(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                         credential, strlen(credential), key_r);
-    db_finish(st);
+    if (len > 0 && len <= KEYS_CREDENTIAL_MAX) {
+        sqlite3_stmt *st = db_prepare(r->db, "SELECT wrap FROM credentials WHERE user_id = ?1 "
+                                             "AND kind = ?2");
+        if (st == NULL) {
+            reply_internal(r, "prepare failed");
+            return -1;
+        }
+        sqlite3_bind_int64(st, 1, user_id);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            kr = keys_unwrap(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                             credential, len, key_r);
+        else
+            kr = keys_unwrap(r->app->dummy_wrap, r->app->dummy_wrap_len, credential, len, key_r);
+        db_finish(st);
+    }
     if (kr == KEYS_OK) {
-        throttle_clear(r, "user", address);
+        throttle_success(r, "user", address);
         return 0;
     }
     if (kr == KEYS_ERR_WRONG_CREDENTIAL) {
-        throttle_fail(r, "user", address);
+        throttle_failed(r, "user", address);
         reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "wrong address or credential");
     } else {
         reply_internal(r, keys_strerror(kr));
@@ -125,6 +130,7 @@ static void cred_change(req *r, const char *proof_field, const char *proof_kind)
         return;
     keys_secret *store_key = NULL;
     cJSON *errors = NULL;
+    char recovery[KEYS_RECOVERY_STRLEN + 1] = "";
     if (body_check(r, body, fields, 2) < 0)
         goto out;
     user_check_password(body, "new_password", &errors);
@@ -133,7 +139,6 @@ static void cred_change(req *r, const char *proof_field, const char *proof_kind)
         goto out;
     }
     const char *proof = json_str(body, proof_field, "");
-    char recovery[KEYS_RECOVERY_STRLEN + 1];
     if (strcmp(proof_kind, "recovery") == 0) {
         /* A sloppily copied recovery key still opens: wrap and check the
          * canonical form. A malformed one cannot match anything. */
@@ -145,16 +150,12 @@ static void cred_change(req *r, const char *proof_field, const char *proof_kind)
     char address[ADDRESS_BUF];
     if (cred_resolve(r, &user_id, address) < 0)
         goto out;
-    if (proof[0] == '\0' || strlen(proof) > KEYS_CREDENTIAL_MAX) {
-        throttle_fail(r, "user", address);
-        reply_problem(r, PROBLEM_INVALID_CREDENTIALS, "wrong address or credential");
-        goto out;
-    }
     if (cred_unwrap(r, user_id, address, proof_kind, proof, &store_key) < 0)
         goto out;
     cred_set_password(r, user_id, store_key, json_str(body, "new_password", ""));
     log_info(r->id, "password of %s changed with its %s", address, proof_kind);
 out:
+    sodium_memzero(recovery, sizeof(recovery));
     keys_secret_free(&store_key);
     body_free(body);
 }

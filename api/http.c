@@ -73,7 +73,7 @@ static void reply_raw(req *r, int status, const char *ctype, const char *body, s
     r->status = status;
     bool head = strcmp(r->ri->request_method, "HEAD") == 0;
     buf b;
-    buf_init(&b, HTTP_REPLY_HEADERS_MAX + len);
+    buf_init_secret(&b, HTTP_REPLY_HEADERS_MAX + len); /* replies may show a secret once */
     buf_printf(&b,
                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
@@ -93,14 +93,16 @@ static void reply_json_headers(req *r, int status, cJSON *body, const char *ctyp
                                const char *extra)
 {
     char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
+    body_free(body); /* zeroes its strings: a reply may carry a one-time secret */
     if (text == NULL) {
         static const char oom[] = "{\"type\":\"/problems/internal-error\",\"title\":\"Internal "
                                   "error\",\"status\":500}";
         reply_raw(r, 500, "application/problem+json", oom, sizeof(oom) - 1, NULL);
         return;
     }
-    reply_raw(r, status, ctype, text, strlen(text), extra);
+    size_t len = strlen(text);
+    reply_raw(r, status, ctype, text, len, extra);
+    sodium_memzero(text, len);
     cJSON_free(text);
 }
 
@@ -254,26 +256,26 @@ cJSON *req_json_body(req *r)
         return NULL;
     }
     buf b;
-    buf_init(&b, (size_t)max);
+    buf_init_secret(&b, (size_t)max); /* bodies carry passwords */
     char chunk[4096];
     int n;
-    while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {
-        if (buf_append(&b, chunk, (size_t)n) < 0) {
-            buf_free(&b);
-            reply_problem(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %lld bytes", max);
-            return NULL;
-        }
+    bool too_large = false;
+    while (!too_large && (n = mg_read(r->conn, chunk, sizeof(chunk))) > 0)
+        too_large = buf_append(&b, chunk, (size_t)n) < 0;
+    sodium_memzero(chunk, sizeof(chunk));
+    if (too_large) {
+        buf_free(&b);
+        reply_problem(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %lld bytes", max);
+        return NULL;
     }
     const char *end = NULL, *why = NULL;
     if (jsoncheck_body(b.data, b.len, JSONCHECK_DEPTH_DEFAULT, &why) < 0) {
-        sodium_memzero(b.data, b.len);
         buf_free(&b);
         reply_problem(r, PROBLEM_INVALID_JSON, "%s", why);
         return NULL;
     }
     /* The length includes buf's NUL: cJSON checks that nothing follows the value. */
     cJSON *json = b.len > 0 ? cJSON_ParseWithLengthOpts(b.data, b.len + 1, &end, true) : NULL;
-    sodium_memzero(b.data, b.len); /* bodies carry passwords */
     buf_free(&b);
     if (json == NULL || !cJSON_IsObject(json)) {
         cJSON_Delete(json);

@@ -111,6 +111,14 @@ static void main_prepare(app *a)
     main_load_key(a, "jwt.key", MAIN_JWT_KEY_BYTES, &a->jwt_key);
     main_load_key(a, "server.key", MAIN_SERVER_KEY_BYTES, &a->server_key);
     main_load_worker_secret(a);
+    /* Unknown users are answered after the same Argon2id work as known ones. */
+    keys_secret *k = NULL;
+    char nobody[33];
+    if (keys_store_key_new(&k) != KEYS_OK || keys_random_hex(nobody, 16) != KEYS_OK ||
+        keys_wrap(k, nobody, strlen(nobody), &a->cfg.kdf_user, &a->dummy_wrap,
+                  &a->dummy_wrap_len) != KEYS_OK)
+        log_fatal("cannot make the dummy key wrap");
+    keys_secret_free(&k);
 }
 
 /* Creates the first global admin when there is none, and writes
@@ -143,11 +151,12 @@ static int main_bootstrap_admin(app *a, const char *path)
     close(fd);
     sodium_memzero(password, sizeof(password));
     st = db_prepare(db, "INSERT INTO admins (username, password_hash, role, created_at, "
-                        "updated_at) VALUES ('admin', ?1, 'global', ?2, ?2)");
+                        "updated_at, token_version) VALUES ('admin', ?1, 'global', ?2, ?2, ?3)");
     if (st == NULL)
         return 1;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, db_now());
+    sqlite3_bind_int64(st, 3, auth_new_token_version());
     int rc = sqlite3_step(st);
     db_finish(st);
     if (rc != SQLITE_DONE)
@@ -247,5 +256,6 @@ int main(int argc, char **argv)
     keys_secret_free(&a.jwt_key);
     keys_secret_free(&a.server_key);
     keys_secret_free(&a.worker_secret);
+    free(a.dummy_wrap);
     return 0;
 }

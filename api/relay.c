@@ -5,6 +5,7 @@
 #include "rds.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,8 @@
 static pthread_t relay_thread;
 static pthread_mutex_t relay_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t relay_cond;
-static bool relay_woken, relay_stopping, relay_running;
+static bool relay_woken, relay_running;
+static atomic_bool relay_stopping;
 static relay_status relay_st;
 
 void relay_wake(void)
@@ -161,7 +163,7 @@ static void *relay_main(void *arg)
     int64_t published = relay_meta_seq(db);
     int backoff = 100;
     unsigned rounds = 0;
-    while (!__atomic_load_n(&relay_stopping, __ATOMIC_SEQ_CST)) {
+    while (!atomic_load(&relay_stopping)) {
         int64_t before = published;
         int n;
         while ((n = relay_batch(db, &published)) == RELAY_BATCH)

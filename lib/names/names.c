@@ -356,6 +356,10 @@ int names_local_normalize(const char *in, size_t len, char out[NAMES_LOCAL_MAX +
         return names_fail(error_r, "\"*\" is reserved for the catch-all");
     if (names_local_check(in, len, false, error_r) < 0)
         return -1;
+    /* '/' is atext, but a hosted name is also a path segment of the REST API
+     * (/domains/{d}/users/{local}), where it cannot be told from a separator. */
+    if (memchr(in, '/', len) != NULL)
+        return names_fail(error_r, "'/' is not allowed in a hosted local part");
     for (size_t i = 0; i < len; i++)
         out[i] = names_lower(in[i]);
     out[len] = '\0';

@@ -87,7 +87,8 @@ int names_domain_to_unicode(const char *alabel, char *out, size_t outsz);
  * dot-atom of ASCII atext, 1..64 octets, no leading, trailing or double dot,
  * lowercased. '%' and '!' are refused although they are atext: they are the
  * old relay tricks (RFC 1123 5.2.16 "%" hack, UUCP bang paths) and a hosted
- * name has no need of them. "*" alone is refused: it names the catch-all;
+ * name has no need of them. '/' is refused too: a hosted local part is a
+ * path segment of the REST API. "*" alone is refused: it names the catch-all;
  * test names_local_is_catchall() first where that is meant.
  * Returns 0 or -1 with *error_r. */
 int names_local_normalize(const char *in, size_t len, char out[NAMES_LOCAL_MAX + 1],

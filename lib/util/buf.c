@@ -11,11 +11,21 @@ void buf_init(buf *b, size_t max)
     b->max = max;
 }
 
+void buf_init_secret(buf *b, size_t max)
+{
+    buf_init(b, max);
+    b->wipe = true;
+}
+
 void buf_free(buf *b)
 {
+    if (b->wipe && b->data != NULL)
+        explicit_bzero(b->data, b->cap);
     free(b->data);
     size_t max = b->max;
+    bool wipe = b->wipe;
     buf_init(b, max);
+    b->wipe = wipe;
 }
 
 void buf_reset(buf *b)
@@ -40,7 +50,17 @@ static int buf_reserve(buf *b, size_t extra)
     size_t cap = b->cap < 64 ? 64 : b->cap;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *p = realloc(b->data, cap);
+    char *p;
+    if (b->wipe) { /* no realloc: it could leave a copy behind */
+        p = malloc(cap);
+        if (p != NULL && b->data != NULL) {
+            memcpy(p, b->data, b->len + 1);
+            explicit_bzero(b->data, b->cap);
+            free(b->data);
+        }
+    } else {
+        p = realloc(b->data, cap);
+    }
     if (p == NULL) {
         b->failed = true;
         return -1;
@@ -99,6 +119,8 @@ char *buf_steal(buf *b)
     if (p == NULL)
         p = calloc(1, 1);
     size_t max = b->max;
+    bool wipe = b->wipe;
     buf_init(b, max);
+    b->wipe = wipe;
     return p;
 }

@@ -11,14 +11,18 @@
 #include <stddef.h>
 
 typedef struct buf {
-    char *data;  /* always NUL-terminated when len > 0 or after buf_init */
+    char *data; /* always NUL-terminated when len > 0 or after buf_init */
     size_t len;
     size_t cap;  /* allocated bytes */
     size_t max;  /* hard cap on len */
     bool failed; /* an append hit the cap or ran out of memory */
+    bool wipe;   /* zero memory before giving it back (buf_init_secret) */
 } buf;
 
 void buf_init(buf *b, size_t max);
+/* For data that may hold secrets: memory is zeroed before it is freed or left
+ * behind by growth. */
+void buf_init_secret(buf *b, size_t max);
 /* Frees the memory. The buffer can be reused after buf_init. */
 void buf_free(buf *b);
 void buf_reset(buf *b);

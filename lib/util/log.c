@@ -14,9 +14,8 @@ void log_init(const char *program, log_level min_level)
     log_min = min_level;
 }
 
-__attribute__((format(printf, 3, 0))) static void log_vwrite(const char *level,
-                                                           const char *session,
-                                                           const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_vwrite(const char *level, const char *session,
+                                                             const char *fmt, va_list ap)
 {
     char line[2048];
     char stamp[32];
@@ -25,8 +24,8 @@ __attribute__((format(printf, 3, 0))) static void log_vwrite(const char *level,
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    int n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s[%s] ", stamp, ts.tv_nsec / 1000000,
-                     level, log_program, session != NULL ? session : "-");
+    int n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s[%s] ", stamp, ts.tv_nsec / 1000000, level,
+                     log_program, session != NULL ? session : "-");
     if (n < 0 || (size_t)n >= sizeof(line))
         n = 0;
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -7,13 +7,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define NETADDR_TEXT_MAX 64  /* longest address or prefix text accepted */
-#define NETADDR_LIST_MAX 16  /* prefixes in one list */
+#define NETADDR_TEXT_MAX 64 /* longest address or prefix text accepted */
+#define NETADDR_LIST_MAX 16 /* prefixes in one list */
 
 typedef struct netaddr_prefix {
-    int family;              /* AF_INET or AF_INET6 */
-    unsigned char addr[16];  /* network byte order; IPv4 in the first 4 */
-    unsigned bits;           /* prefix length */
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network byte order; IPv4 in the first 4 */
+    unsigned bits;          /* prefix length */
 } netaddr_prefix;
 
 /* Parses "192.0.2.1", "192.0.2.0/24", "::1" or "2001:db8::/32" (len bytes,

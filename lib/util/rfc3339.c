@@ -62,8 +62,8 @@ int rfc3339_parse(const char *s, size_t len, int64_t *t_r)
     memcpy(b, s, len);
     b[len] = '\0';
     int y, mo, d, h, mi, se;
-    if (!rfc3339_digits(b, 4, &y) || b[4] != '-' || !rfc3339_digits(b + 5, 2, &mo) ||
-        b[7] != '-' || !rfc3339_digits(b + 8, 2, &d) || (b[10] != 'T' && b[10] != 't') ||
+    if (!rfc3339_digits(b, 4, &y) || b[4] != '-' || !rfc3339_digits(b + 5, 2, &mo) || b[7] != '-' ||
+        !rfc3339_digits(b + 8, 2, &d) || (b[10] != 'T' && b[10] != 't') ||
         !rfc3339_digits(b + 11, 2, &h) || b[13] != ':' || !rfc3339_digits(b + 14, 2, &mi) ||
         b[16] != ':' || !rfc3339_digits(b + 17, 2, &se))
         return -1;
@@ -82,8 +82,7 @@ int rfc3339_parse(const char *s, size_t len, int64_t *t_r)
         offset = 0;
     } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':') {
         int oh, om;
-        if (!rfc3339_digits(p + 1, 2, &oh) || !rfc3339_digits(p + 4, 2, &om) || oh > 23 ||
-            om > 59)
+        if (!rfc3339_digits(p + 1, 2, &oh) || !rfc3339_digits(p + 4, 2, &om) || oh > 23 || om > 59)
             return -1;
         offset = (p[0] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
     } else {

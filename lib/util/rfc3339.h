@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RFC3339_SIZE 32     /* room for what rfc3339_format writes */
+#define RFC3339_SIZE 32      /* room for what rfc3339_format writes */
 #define RFC3339_INPUT_MAX 64 /* longest text rfc3339_parse looks at */
 
 /* "2026-11-25T16:00:00Z" for a Unix time (years 0000-9999; others clamp). */

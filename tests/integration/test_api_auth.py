@@ -144,7 +144,7 @@ class TokenTests(ApiCase):
                                     "unauthorized")
 
     def test_tampered_payload(self):
-        other, _, _ = self.mk_admin(role="global", login=False)
+        other, _, other_token = self.mk_admin(role="global")
         h, p, s = self.token.split(".")
         claims = jwt_payload(self.token)
         claims["sub"] = other
@@ -155,7 +155,7 @@ class TokenTests(ApiCase):
         p3 = helpers.b64url(json.dumps(claims, separators=(",", ":")).encode())
         self.assert_problem(self.me(f"{h}.{p3}.{s}"), 401, "unauthorized")
         # the same substitution signed with the real key passes: only the signature stopped it
-        t = forge(self.api, self.token, sub=other, tv=1)  # a new admin's token version is 1
+        t = forge(self.api, self.token, sub=other, tv=jwt_payload(other_token)["tv"])
         me = self.me(t)
         self.assertEqual(me.status, 200, me)
         self.assertEqual(me.json["username"], other)
