@@ -65,6 +65,13 @@ static const struct {
 
 #define HTTP_REPLY_HEADERS_MAX 4096
 
+/* Only the answers to writes show secrets (a new user's generated password and
+ * recovery key, an app password, an API key, a token); reads never do. */
+static bool reply_may_hold_secret(const req *r)
+{
+    return strcmp(r->ri->request_method, "GET") != 0;
+}
+
 /* Sends headers and body in one write: with keep-alive, a response split in
  * two small segments would wait for the client's delayed ACK (Nagle). */
 static void reply_raw(req *r, int status, const char *ctype, const char *body, size_t len,
@@ -73,7 +80,10 @@ static void reply_raw(req *r, int status, const char *ctype, const char *body, s
     r->status = status;
     bool head = strcmp(r->ri->request_method, "HEAD") == 0;
     buf b;
-    buf_init_secret(&b, HTTP_REPLY_HEADERS_MAX + len); /* replies may show a secret once */
+    if (reply_may_hold_secret(r))
+        buf_init_secret(&b, HTTP_REPLY_HEADERS_MAX + len);
+    else
+        buf_init(&b, HTTP_REPLY_HEADERS_MAX + len);
     buf_printf(&b,
                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
@@ -93,7 +103,11 @@ static void reply_json_headers(req *r, int status, cJSON *body, const char *ctyp
                                const char *extra)
 {
     char *text = cJSON_PrintUnformatted(body);
-    body_free(body); /* zeroes its strings: a reply may carry a one-time secret */
+    bool secret = reply_may_hold_secret(r);
+    if (secret)
+        body_free(body); /* zeroes its strings */
+    else
+        cJSON_Delete(body);
     if (text == NULL) {
         static const char oom[] = "{\"type\":\"/problems/internal-error\",\"title\":\"Internal "
                                   "error\",\"status\":500}";
@@ -102,7 +116,8 @@ static void reply_json_headers(req *r, int status, cJSON *body, const char *ctyp
     }
     size_t len = strlen(text);
     reply_raw(r, status, ctype, text, len, extra);
-    sodium_memzero(text, len);
+    if (secret)
+        sodium_memzero(text, len);
     cJSON_free(text);
 }
 
