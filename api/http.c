@@ -16,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#define HTTP_HEADERS_MAX 2048
 #define HTTP_CURSOR_MAX 512
 #define HTTP_CURSOR_MAC 16
 
@@ -110,7 +109,7 @@ static void reply_json_headers(req *r, int status, cJSON *body, const char *ctyp
         cJSON_Delete(body);
     if (text == NULL) {
         static const char oom[] = "{\"type\":\"/problems/internal-error\",\"title\":\"Internal "
-                                  "error\",\"status\":500}";
+                                  "error\",\"status\":500,\"detail\":\"out of memory\"}";
         reply_raw(r, 500, "application/problem+json", oom, sizeof(oom) - 1, NULL);
         return;
     }
@@ -143,11 +142,6 @@ void reply_empty(req *r, int status)
     r->status = status;
     mg_printf(r->conn, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nX-Request-Id: %s\r\n\r\n", status,
               mg_get_response_code_text(r->conn, status), r->id);
-}
-
-void reply_text(req *r, int status, const char *content_type, const char *text, size_t len)
-{
-    reply_raw(r, status, content_type, text, len, NULL);
 }
 
 void reply_retry_after(req *r, long seconds)

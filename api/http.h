@@ -90,7 +90,6 @@ void reply_json(req *r, int status, cJSON *body); /* takes ownership of body */
 void reply_json_created(req *r, cJSON *body, const char *location_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void reply_empty(req *r, int status);
-void reply_text(req *r, int status, const char *content_type, const char *text, size_t len);
 void reply_problem(req *r, problem_kind kind, const char *detail_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 422 with an errors array of {field, message}; takes ownership of errors. */
