@@ -1,0 +1,1069 @@
+/* Unit tests for lib/store: the mail model over plain SQLite (WAL). */
+#include "store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+static char dbpath[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(tmpdir, "/tmp/test_store.XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return -1;
+    snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    char p[160];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s%s", dbpath, suffix[i]);
+        unlink(p);
+    }
+    rmdir(tmpdir);
+    return 0;
+}
+
+static sqlite3 *open_raw(void)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static sqlite3 *open_store(void)
+{
+    sqlite3 *db = open_raw();
+    assert_non_null(db);
+    char err[256] = "";
+    int rc = store_attach(db, err, sizeof(err));
+    if (rc != STORE_OK)
+        fail_msg("store_attach: %s (%s)", store_strerror(rc), err);
+    assert_int_equal(store_ensure_defaults(db), STORE_OK);
+    return db;
+}
+
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static store_mailbox mbox(sqlite3 *db, const char *name)
+{
+    store_mailbox mb;
+    assert_int_equal(store_mailbox_get(db, name, &mb), STORE_OK);
+    return mb;
+}
+
+/* Appends a small message; returns its UID. */
+static uint32_t put(sqlite3 *db, const char *mailbox, const char *subject, unsigned flags,
+                    const char *const *kw)
+{
+    char raw[256];
+    int n = snprintf(raw, sizeof(raw), "Subject: %s\r\nFrom: a@example.org\r\n\r\nBody of %s\r\n",
+                     subject, subject);
+    store_msg_meta meta = {.subject = subject, .envelope = "(NIL NIL)", .preview = "Body"};
+    uint32_t uid = 0;
+    uint64_t modseq = 0;
+    int rc = store_append(db, mailbox, raw, (size_t)n, 1700000000, flags, kw, &meta, &uid, &modseq);
+    if (rc != STORE_OK)
+        fail_msg("append: %s: %s", store_strerror(rc), sqlite3_errmsg(db));
+    assert_true(uid > 0);
+    assert_true(modseq > 0);
+    return uid;
+}
+
+static store_uidset one(store_range *r, uint32_t first, uint32_t last)
+{
+    r->first = first;
+    r->last = last;
+    return (store_uidset){r, 1};
+}
+
+/* ---- Mailboxes -------------------------------------------------------------- */
+
+static void test_defaults_once(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    store_mailbox *list;
+    size_t n;
+    assert_int_equal(store_mailbox_list(db, &list, &n), STORE_OK);
+    assert_int_equal(n, 6);
+    unsigned uses = 0;
+    for (size_t i = 0; i < n; i++) {
+        uses |= list[i].special_use;
+        assert_true(list[i].attrs & STORE_MBX_SUBSCRIBED);
+        assert_true(list[i].uidvalidity != 0);
+        assert_int_equal(list[i].uidnext, 1);
+    }
+    free(list);
+    assert_int_equal(uses, STORE_USE_ALL_BITS);
+    assert_int_equal(mbox(db, "Trash").special_use, STORE_USE_TRASH);
+    assert_int_equal(mbox(db, "inbox").special_use, 0);
+
+    /* Deleted by the user: not created again, on this open or the next. */
+    assert_int_equal(store_mailbox_delete(db, "Junk"), STORE_OK);
+    assert_int_equal(store_ensure_defaults(db), STORE_OK);
+    sqlite3_close(db);
+    db = open_store();
+    store_mailbox mb;
+    assert_int_equal(store_mailbox_get(db, "Junk", &mb), STORE_ERR_NOMAILBOX);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM mailboxes"), 5);
+    /* Junk stays subscribed as a name (RFC 9051 6.3.7). */
+    char **names;
+    assert_int_equal(store_subscriptions(db, &names, &n), STORE_OK);
+    assert_int_equal(n, 6);
+    store_names_free(&names, n);
+    assert_null(names);
+    sqlite3_close(db);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    char out[STORE_NAME_MAX + 1];
+    assert_int_equal(store_name_normalize("iNbOx/Sub", out), STORE_OK);
+    assert_string_equal(out, "INBOX/Sub");
+    assert_int_equal(store_name_normalize("Inboxes", out), STORE_OK);
+    assert_string_equal(out, "Inboxes");
+    assert_int_equal(store_name_normalize("Gr\xc3\xbc\xc3\x9f"
+                                          "e/a",
+                                          out),
+                     STORE_OK);
+    const char *bad[] = {"", "/a", "a/", "a//b", "a*", "b%", "a\tb", "\xc3(", "\xed\xa0\x80"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(store_name_normalize(bad[i], out), STORE_ERR_INVALID);
+    char longname[STORE_NAME_MAX + 2];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_int_equal(store_name_normalize(longname, out), STORE_ERR_INVALID);
+    assert_true(store_keyword_valid("$Forwarded"));
+    assert_false(store_keyword_valid("\\Seen"));
+    assert_false(store_keyword_valid("a b"));
+    assert_false(store_keyword_valid("a]"));
+}
+
+static void test_uidvalidity_stable(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    store_mailbox a = mbox(db, "INBOX");
+    put(db, "INBOX", "one", 0, NULL);
+    sqlite3_close(db);
+    db = open_store();
+    store_mailbox b = mbox(db, "INBOX");
+    assert_int_equal(a.uidvalidity, b.uidvalidity);
+    assert_int_equal(a.id, b.id);
+    assert_int_equal(b.uidnext, 2);
+    /* A new mailbox of a deleted name is another mailbox. */
+    assert_int_equal(store_mailbox_create(db, "Tmp", 0), STORE_OK);
+    uint32_t v1 = mbox(db, "Tmp").uidvalidity;
+    assert_int_equal(store_mailbox_create(db, "Tmp", 0), STORE_ERR_EXISTS);
+    assert_int_equal(store_mailbox_delete(db, "Tmp"), STORE_OK);
+    assert_int_equal(store_mailbox_create(db, "Tmp", 0), STORE_OK);
+    assert_int_not_equal(mbox(db, "Tmp").uidvalidity, v1);
+    /* A selected mailbox deleted by another session is gone for good: its id
+     * is never given to a new mailbox. */
+    int64_t stale = mbox(db, "Tmp").id;
+    assert_int_equal(store_mailbox_delete(db, "Tmp"), STORE_OK);
+    assert_int_equal(store_mailbox_create(db, "Other", 0), STORE_OK);
+    assert_true(mbox(db, "Other").id > stale);
+    store_status st;
+    assert_int_equal(store_mailbox_status(db, stale, &st), STORE_ERR_NOMAILBOX);
+    assert_int_equal(store_msg_foreach(db, stale, 0, NULL, NULL), STORE_ERR_NOMAILBOX);
+    sqlite3_close(db);
+}
+
+static void test_rename_children(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    assert_int_equal(store_mailbox_create(db, "a/b/c", 0), STORE_OK);
+    store_mailbox a = mbox(db, "a"), ab = mbox(db, "a/b");
+    assert_true(a.attrs & STORE_MBX_HASCHILDREN);
+    assert_false(mbox(db, "a/b/c").attrs & STORE_MBX_HASCHILDREN);
+    assert_int_equal(store_subscribe(db, "a/b"), STORE_OK);
+    put(db, "a/b", "x", STORE_FLAG_SEEN, NULL);
+    assert_int_equal(store_mailbox_create(db, "ab", 0), STORE_OK); /* not a child of a */
+
+    assert_int_equal(store_mailbox_rename(db, "a", "x/y"), STORE_OK);
+    store_mailbox mb;
+    assert_int_equal(store_mailbox_get(db, "a", &mb), STORE_ERR_NOMAILBOX);
+    assert_int_equal(store_mailbox_get(db, "a/b", &mb), STORE_ERR_NOMAILBOX);
+    assert_int_equal(mbox(db, "x/y").id, a.id);
+    store_mailbox moved = mbox(db, "x/y/b");
+    assert_int_equal(moved.id, ab.id);
+    assert_int_equal(moved.uidvalidity, ab.uidvalidity);
+    assert_true(moved.attrs & STORE_MBX_SUBSCRIBED);
+    mbox(db, "x/y/b/c");
+    mbox(db, "x");  /* superior created */
+    mbox(db, "ab"); /* untouched */
+    store_status st;
+    assert_int_equal(store_mailbox_status(db, moved.id, &st), STORE_OK);
+    assert_int_equal(st.messages, 1);
+    assert_int_equal(st.unseen, 0);
+
+    /* Conflicts and forbidden renames change nothing. */
+    assert_int_equal(store_mailbox_create(db, "z/b/c", 0), STORE_OK);
+    assert_int_equal(store_mailbox_rename(db, "x/y", "z"), STORE_ERR_EXISTS);
+    assert_int_equal(store_mailbox_delete(db, "z/b/c"), STORE_OK);
+    assert_int_equal(store_mailbox_delete(db, "z/b"), STORE_OK);
+    assert_int_equal(store_mailbox_rename(db, "x/y", "x/y/b/q"), STORE_ERR_INVALID);
+    assert_int_equal(store_mailbox_rename(db, "nope", "q"), STORE_ERR_NOMAILBOX);
+    assert_int_equal(store_mailbox_rename(db, "ab", "inbox"), STORE_ERR_EXISTS);
+
+    /* RFC 9051 6.3.5: a mailbox with inferiors becomes \Noselect. */
+    assert_int_equal(store_mailbox_delete(db, "x/y/b"), STORE_OK);
+    mb = mbox(db, "x/y/b");
+    assert_true(mb.attrs & STORE_MBX_NOSELECT);
+    assert_int_equal(store_mailbox_status(db, mb.id, &st), STORE_ERR_NOSELECT);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(store_mailbox_delete(db, "x/y/b"), STORE_ERR_HASCHILDREN);
+    assert_int_equal(store_append(db, "x/y/b", "a", 1, 0, 0, NULL, NULL, NULL, NULL),
+                     STORE_ERR_NOSELECT);
+    /* CREATE of a \Noselect name makes it selectable again. */
+    assert_int_equal(store_mailbox_create(db, "x/y/b", 0), STORE_OK);
+    assert_false(mbox(db, "x/y/b").attrs & STORE_MBX_NOSELECT);
+    assert_int_equal(store_mailbox_delete(db, "INBOX"), STORE_ERR_INBOX);
+
+    /* RFC 9051 6.3.6: renaming INBOX moves its messages, leaves it empty. */
+    store_mailbox inbox = mbox(db, "INBOX");
+    put(db, "INBOX", "in1", 0, NULL);
+    assert_int_equal(store_mailbox_create(db, "INBOX/keep", 0), STORE_OK);
+    assert_int_equal(store_mailbox_rename(db, "inbox", "INBOX/old"), STORE_OK);
+    store_mailbox old = mbox(db, "INBOX/old"), newin = mbox(db, "INBOX");
+    assert_int_equal(old.id, inbox.id);
+    assert_int_equal(old.uidvalidity, inbox.uidvalidity);
+    assert_int_not_equal(newin.id, inbox.id);
+    assert_int_equal(newin.uidnext, 1);
+    mbox(db, "INBOX/keep");
+    assert_int_equal(store_mailbox_status(db, old.id, &st), STORE_OK);
+    assert_int_equal(st.messages, 1);
+
+    /* Non-ASCII names: the suffix arithmetic counts characters on both sides. */
+    assert_int_equal(store_mailbox_create(db,
+                                          "Gr\xc3\xbc\xc3\x9f"
+                                          "e/\xc3\xa4/b",
+                                          0),
+                     STORE_OK);
+    assert_int_equal(store_mailbox_rename(db,
+                                          "Gr\xc3\xbc\xc3\x9f"
+                                          "e",
+                                          "\xc3\x9c"),
+                     STORE_OK);
+    mbox(db, "\xc3\x9c/\xc3\xa4/b");
+    assert_int_equal(store_mailbox_rename(db, "\xc3\x9c/\xc3\xa4", "plain"), STORE_OK);
+    mbox(db, "plain/b");
+    sqlite3_close(db);
+}
+
+/* ---- Messages --------------------------------------------------------------- */
+
+static void test_append_fetch(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    const char *kw[] = {"$Forwarded", "work", "WORK", NULL};
+    uint32_t uid = put(db, "INBOX", "hello", STORE_FLAG_SEEN | STORE_FLAG_FLAGGED, kw);
+    int64_t id = mbox(db, "INBOX").id;
+    store_msg_info in;
+    assert_int_equal(store_fetch_info(db, id, uid, &in), STORE_OK);
+    assert_int_equal(in.flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+    assert_string_equal(in.keywords, "$Forwarded work");
+    assert_string_equal(in.subject, "hello");
+    assert_string_equal(in.envelope, "(NIL NIL)");
+    assert_null(in.bodystructure);
+    assert_int_equal(in.internal_date, 1700000000);
+    assert_int_equal(in.header_len, strlen("Subject: hello\r\nFrom: a@example.org\r\n\r\n"));
+    uint64_t size = in.size;
+    store_msg_info_free(&in);
+    assert_null(in.subject);
+
+    unsigned char *data;
+    size_t len;
+    assert_int_equal(store_fetch_raw(db, id, uid, 0, UINT64_MAX, &data, &len), STORE_OK);
+    assert_int_equal(len, size);
+    assert_memory_equal(data, "Subject: hello\r\n", 16);
+    free(data);
+    assert_int_equal(store_fetch_raw(db, id, uid, 9, 5, &data, &len), STORE_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "hello", 5);
+    free(data);
+    assert_int_equal(store_fetch_raw(db, id, uid, size + 10, 5, &data, &len), STORE_OK);
+    assert_int_equal(len, 0);
+    free(data);
+    assert_int_equal(store_fetch_raw(db, id, uid + 1, 0, 5, &data, &len), STORE_ERR_NOTFOUND);
+
+    char *all;
+    assert_int_equal(store_mailbox_keywords(db, id, &all), STORE_OK);
+    assert_string_equal(all, "$Forwarded work");
+    free(all);
+    const char *badkw[] = {"ok", "\\Seen", NULL};
+    assert_int_equal(store_append(db, "INBOX", "x", 1, 0, 0, badkw, NULL, NULL, NULL),
+                     STORE_ERR_INVALID);
+    assert_int_equal(store_append(db, "INBOX", "x", 1, 0, 0x100, NULL, NULL, NULL, NULL),
+                     STORE_ERR_INVALID);
+    assert_int_equal(store_append(db, "Nope", "x", 1, 0, 0, NULL, NULL, NULL, NULL),
+                     STORE_ERR_NOMAILBOX);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM messages"), 1);
+
+    /* Bare LF line ends; a message without a body. */
+    uint32_t u2, u3;
+    assert_int_equal(store_append(db, "INBOX", "A: b\n\nbody\n", 11, 0, 0, NULL, NULL, &u2, NULL),
+                     STORE_OK);
+    assert_int_equal(store_fetch_info(db, id, u2, &in), STORE_OK);
+    assert_int_equal(in.header_len, 6);
+    assert_null(in.envelope);
+    store_msg_info_free(&in);
+    assert_int_equal(store_append(db, "INBOX", "A: b", 4, 0, 0, NULL, NULL, &u3, NULL), STORE_OK);
+    assert_int_equal(store_fetch_info(db, id, u3, &in), STORE_OK);
+    assert_int_equal(in.header_len, 4);
+    store_msg_info_free(&in);
+
+    /* At most STORE_KEYWORDS_MAX keywords on a message. */
+    char names[STORE_KEYWORDS_MAX + 1][16];
+    const char *many[STORE_KEYWORDS_MAX + 2];
+    for (int i = 0; i <= STORE_KEYWORDS_MAX; i++) {
+        snprintf(names[i], sizeof(names[i]), "k%d", i);
+        many[i] = names[i];
+    }
+    many[STORE_KEYWORDS_MAX + 1] = NULL;
+    assert_int_equal(store_append(db, "INBOX", "x", 1, 0, 0, many, NULL, NULL, NULL),
+                     STORE_ERR_LIMIT);
+    many[STORE_KEYWORDS_MAX] = NULL;
+    assert_int_equal(store_append(db, "INBOX", "x", 1, 0, 0, many, NULL, NULL, NULL), STORE_OK);
+    store_range r = {1, UINT32_MAX};
+    store_uidset every = {&r, 1};
+    store_flags_result fr;
+    const char *extra[] = {"more", NULL};
+    assert_int_equal(store_set_flags(db, id, &every, STORE_FLAGS_ADD, 0, extra, 0, &fr),
+                     STORE_ERR_LIMIT);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM messages WHERE keywords LIKE '%more%'"), 0);
+    sqlite3_close(db);
+}
+
+static void test_subscriptions(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    assert_int_equal(store_subscribe(db, "Not/There"), STORE_OK); /* names, not mailboxes */
+    assert_int_equal(store_subscribe(db, "Not/There"), STORE_OK);
+    assert_int_equal(store_unsubscribe(db, "Sent"), STORE_OK);
+    assert_false(mbox(db, "Sent").attrs & STORE_MBX_SUBSCRIBED);
+    assert_true(mbox(db, "Drafts").attrs & STORE_MBX_SUBSCRIBED);
+    char **names;
+    size_t n;
+    assert_int_equal(store_subscriptions(db, &names, &n), STORE_OK);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        found += strcmp(names[i], "Not/There") == 0;
+        assert_string_not_equal(names[i], "Sent");
+    }
+    assert_int_equal(found, 1);
+    store_names_free(&names, n);
+    assert_int_equal(store_subscribe(db, "a//b"), STORE_ERR_INVALID);
+    sqlite3_close(db);
+}
+
+static void test_uids_never_reused(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    int64_t id = mbox(db, "INBOX").id;
+    assert_int_equal(put(db, "INBOX", "1", 0, NULL), 1);
+    assert_int_equal(put(db, "INBOX", "2", 0, NULL), 2);
+    assert_int_equal(put(db, "INBOX", "3", STORE_FLAG_DELETED, NULL), 3);
+    store_uids gone = {0};
+    uint64_t modseq;
+    assert_int_equal(store_expunge(db, id, NULL, &gone, &modseq), STORE_OK);
+    assert_int_equal(gone.n, 1);
+    assert_int_equal(gone.uids[0], 3);
+    store_uids_free(&gone);
+    assert_int_equal(put(db, "INBOX", "4", 0, NULL), 4);
+    sqlite3_close(db);
+    db = open_store();
+    assert_int_equal(put(db, "INBOX", "5", 0, NULL), 5);
+    assert_int_equal(mbox(db, "INBOX").uidnext, 6);
+    /* UIDs are per mailbox. */
+    assert_int_equal(put(db, "Sent", "s", 0, NULL), 1);
+    sqlite3_close(db);
+}
+
+static int collect_modseq(void *ctx, const store_msg_row *row)
+{
+    uint64_t *v = ctx;
+    v[row->uid] = row->modseq;
+    return 0;
+}
+
+static void test_modseq(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    int64_t id = mbox(db, "INBOX").id;
+    uint64_t hms0 = mbox(db, "INBOX").highestmodseq;
+    assert_true(hms0 > 0);
+    put(db, "INBOX", "1", 0, NULL);
+    put(db, "INBOX", "2", 0, NULL);
+    uint64_t ms[4] = {0};
+    assert_int_equal(store_msg_foreach(db, id, 0, collect_modseq, ms), STORE_OK);
+    assert_true(ms[1] > hms0 && ms[2] > ms[1]);
+    assert_int_equal(mbox(db, "INBOX").highestmodseq, ms[2]);
+
+    store_range r;
+    store_uidset s = one(&r, 1, 1);
+    store_flags_result res;
+    const char *kw[] = {"Junk", NULL};
+    assert_int_equal(store_set_flags(db, id, &s, STORE_FLAGS_ADD, STORE_FLAG_SEEN, kw, 0, &res),
+                     STORE_OK);
+    assert_int_equal(res.changed.n, 1);
+    assert_true(res.modseq > ms[2]);
+    assert_int_equal(mbox(db, "INBOX").highestmodseq, res.modseq);
+    uint64_t m1 = res.modseq;
+    store_flags_result_free(&res);
+
+    /* A STORE that changes nothing keeps the MODSEQ and wakes nobody. */
+    uint64_t cc0, cc1;
+    assert_int_equal(store_change_counter(db, &cc0), STORE_OK);
+    const char *kwcase[] = {"JUNK", NULL};
+    assert_int_equal(store_set_flags(db, id, &s, STORE_FLAGS_ADD, STORE_FLAG_SEEN, kwcase, 0, &res),
+                     STORE_OK);
+    assert_int_equal(res.changed.n, 0);
+    assert_int_equal(res.modseq, 0);
+    store_flags_result_free(&res);
+    assert_int_equal(mbox(db, "INBOX").highestmodseq, m1);
+    assert_int_equal(store_change_counter(db, &cc1), STORE_OK);
+    assert_int_equal(cc1, cc0);
+
+    /* CHANGEDSINCE lists only what changed. */
+    uint64_t seen[4] = {0};
+    assert_int_equal(store_msg_foreach(db, id, ms[2], collect_modseq, seen), STORE_OK);
+    assert_int_equal(seen[1], m1);
+    assert_int_equal(seen[2], 0);
+
+    /* Remove and replace. */
+    s = one(&r, 1, 2);
+    assert_int_equal(store_set_flags(db, id, &s, STORE_FLAGS_REMOVE, STORE_FLAG_SEEN, kw, 0, &res),
+                     STORE_OK);
+    assert_int_equal(res.changed.n, 1); /* message 2 had neither */
+    assert_true(res.modseq > m1);
+    store_flags_result_free(&res);
+    assert_int_equal(
+        store_set_flags(db, id, &s, STORE_FLAGS_REPLACE, STORE_FLAG_DELETED, NULL, 0, &res),
+        STORE_OK);
+    assert_int_equal(res.changed.n, 2);
+    uint64_t m3 = res.modseq;
+    store_flags_result_free(&res);
+    store_msg_info in;
+    assert_int_equal(store_fetch_info(db, id, 1, &in), STORE_OK);
+    assert_int_equal(in.flags, STORE_FLAG_DELETED);
+    assert_string_equal(in.keywords, "");
+    assert_int_equal(in.modseq, m3);
+    store_msg_info_free(&in);
+
+    /* Expunge takes a MODSEQ too. */
+    uint64_t m4;
+    assert_int_equal(store_expunge(db, id, NULL, NULL, &m4), STORE_OK);
+    assert_true(m4 > m3);
+    assert_int_equal(mbox(db, "INBOX").highestmodseq, m4);
+    sqlite3_close(db);
+}
+
+static void test_unchangedsince(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    int64_t id = mbox(db, "INBOX").id;
+    put(db, "INBOX", "1", 0, NULL);
+    put(db, "INBOX", "2", 0, NULL);
+    uint64_t view = mbox(db, "INBOX").highestmodseq; /* the client's view */
+
+    /* Another session changes message 2. */
+    store_range r;
+    store_uidset s = one(&r, 2, 2);
+    store_flags_result res;
+    assert_int_equal(
+        store_set_flags(db, id, &s, STORE_FLAGS_ADD, STORE_FLAG_ANSWERED, NULL, 0, &res), STORE_OK);
+    store_flags_result_free(&res);
+
+    s = one(&r, 1, 2);
+    assert_int_equal(
+        store_set_flags(db, id, &s, STORE_FLAGS_ADD, STORE_FLAG_DELETED, NULL, view, &res),
+        STORE_OK);
+    assert_int_equal(res.changed.n, 1);
+    assert_int_equal(res.changed.uids[0], 1);
+    assert_int_equal(res.modified.n, 1);
+    assert_int_equal(res.modified.uids[0], 2);
+    store_flags_result_free(&res);
+    store_msg_info in;
+    assert_int_equal(store_fetch_info(db, id, 2, &in), STORE_OK);
+    assert_int_equal(in.flags, STORE_FLAG_ANSWERED);
+    store_msg_info_free(&in);
+    sqlite3_close(db);
+}
+
+static void check_msg(sqlite3 *db, int64_t id, uint32_t uid, unsigned flags, const char *kw,
+                      const char *subject)
+{
+    store_msg_info in;
+    assert_int_equal(store_fetch_info(db, id, uid, &in), STORE_OK);
+    assert_int_equal(in.flags, flags);
+    assert_string_equal(in.keywords, kw);
+    assert_string_equal(in.subject, subject);
+    store_msg_info_free(&in);
+}
+
+static void test_copy_move(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    int64_t in = mbox(db, "INBOX").id, ar = mbox(db, "Archive").id;
+    const char *kw[] = {"$label1", NULL};
+    put(db, "INBOX", "a", STORE_FLAG_SEEN, kw);
+    put(db, "INBOX", "b", STORE_FLAG_FLAGGED, NULL);
+    put(db, "INBOX", "c", 0, NULL);
+    put(db, "Archive", "old", 0, NULL);
+
+    store_range r[2] = {{2, 2}, {1, 1}};
+    store_uidset s = {r, 2};
+    store_copy_result res;
+    assert_int_equal(store_copy(db, in, &s, "Archive", &res), STORE_OK);
+    assert_int_equal(res.uidvalidity, mbox(db, "Archive").uidvalidity);
+    assert_int_equal(res.src.n, 2);
+    assert_int_equal(res.src.uids[0], 1);
+    assert_int_equal(res.src.uids[1], 2);
+    assert_int_equal(res.dst.uids[0], 2);
+    assert_int_equal(res.dst.uids[1], 3);
+    assert_int_equal(mbox(db, "Archive").highestmodseq, res.modseq);
+    store_copy_result_free(&res);
+    check_msg(db, ar, 2, STORE_FLAG_SEEN, "$label1", "a");
+    check_msg(db, ar, 3, STORE_FLAG_FLAGGED, "", "b");
+    check_msg(db, in, 1, STORE_FLAG_SEEN, "$label1", "a"); /* still there */
+    /* The copy shares the body, but counts for quota. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bodies"), 4);
+    uint64_t used, limit;
+    assert_int_equal(store_quota_get(db, &used, &limit), STORE_OK);
+    assert_int_equal(used, (uint64_t)sql_int(db, "SELECT sum(size) FROM messages"));
+
+    uint64_t before = mbox(db, "INBOX").highestmodseq;
+    store_range rr;
+    s = one(&rr, 1, 10);
+    assert_int_equal(store_move(db, in, &s, "Trash", &res), STORE_OK);
+    assert_int_equal(res.src.n, 3);
+    assert_int_equal(res.dst.n, 3);
+    assert_int_equal(res.dst.uids[2], 3);
+    uint64_t mm = res.modseq;
+    store_copy_result_free(&res);
+    int64_t tr = mbox(db, "Trash").id;
+    check_msg(db, tr, 1, STORE_FLAG_SEEN, "$label1", "a");
+    check_msg(db, tr, 3, 0, "", "c");
+    store_status st;
+    assert_int_equal(store_mailbox_status(db, in, &st), STORE_OK);
+    assert_int_equal(st.messages, 0);
+    assert_true(mbox(db, "INBOX").highestmodseq > before);
+    store_uids v;
+    assert_int_equal(store_vanished(db, in, before, NULL, &v), STORE_OK);
+    assert_int_equal(v.n, 3);
+    store_uids_free(&v);
+    assert_int_equal(mbox(db, "Trash").highestmodseq, mm);
+    /* Copy of nothing, copy to a missing mailbox. */
+    assert_int_equal(store_copy(db, in, &s, "Archive", &res), STORE_OK);
+    assert_int_equal(res.src.n, 0);
+    assert_int_equal(store_copy(db, tr, &s, "Nope", &res), STORE_ERR_NOMAILBOX);
+    /* Bodies go with their last message. */
+    assert_int_equal(store_move(db, ar, &s, "Trash", &res), STORE_OK);
+    store_copy_result_free(&res);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM messages"), 6);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bodies"), 4);
+    store_flags_result fr;
+    assert_int_equal(store_set_flags(db, tr, &s, STORE_FLAGS_ADD, STORE_FLAG_DELETED, NULL, 0, &fr),
+                     STORE_OK);
+    assert_int_equal(fr.changed.n, 6);
+    store_flags_result_free(&fr);
+    assert_int_equal(store_expunge(db, tr, NULL, NULL, NULL), STORE_OK);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bodies"), 0);
+    assert_int_equal(store_quota_get(db, &used, &limit), STORE_OK);
+    assert_int_equal(used, 0);
+    sqlite3_close(db);
+}
+
+static void test_expunge_log(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    int64_t id = mbox(db, "INBOX").id;
+    for (int i = 0; i < 6; i++)
+        put(db, "INBOX", "m", i % 2 ? STORE_FLAG_DELETED : 0, NULL);
+    uint64_t m0 = mbox(db, "INBOX").highestmodseq;
+    /* UID EXPUNGE 1:4: only the \Deleted ones in the set. */
+    store_range r;
+    store_uidset s = one(&r, 1, 4);
+    store_uids gone = {0};
+    uint64_t m1, m2;
+    assert_int_equal(store_expunge(db, id, &s, &gone, &m1), STORE_OK);
+    assert_int_equal(gone.n, 2);
+    assert_int_equal(gone.uids[0], 2);
+    assert_int_equal(gone.uids[1], 4);
+    store_uids_free(&gone);
+    assert_int_equal(store_expunge(db, id, NULL, &gone, &m2), STORE_OK);
+    assert_int_equal(gone.n, 1);
+    assert_int_equal(gone.uids[0], 6);
+    store_uids_free(&gone);
+    assert_true(m2 > m1 && m1 > m0);
+    /* Nothing to expunge: no MODSEQ. */
+    uint64_t m3 = 99;
+    assert_int_equal(store_expunge(db, id, NULL, NULL, &m3), STORE_OK);
+    assert_int_equal(m3, 0);
+
+    store_uids v;
+    assert_int_equal(store_vanished(db, id, m0, NULL, &v), STORE_OK);
+    assert_int_equal(v.n, 3);
+    store_uids_free(&v);
+    assert_int_equal(store_vanished(db, id, m1, NULL, &v), STORE_OK);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.uids[0], 6);
+    store_uids_free(&v);
+    store_range q = {3, 5};
+    store_uidset qs = {&q, 1};
+    assert_int_equal(store_vanished(db, id, 0, &qs, &v), STORE_OK);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.uids[0], 4);
+    store_uids_free(&v);
+    store_range bad = {5, 3};
+    qs.ranges = &bad;
+    assert_int_equal(store_vanished(db, id, 0, &qs, &v), STORE_ERR_INVALID);
+    sqlite3_close(db);
+}
+
+static void test_quota(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    assert_int_equal(store_quota_set_limit(db, 1000), STORE_OK);
+    static char big[600];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "Subject: big\r\n\r\n", 16);
+    uint32_t uid;
+    assert_int_equal(store_append(db, "INBOX", big, sizeof(big), 0, 0, NULL, NULL, &uid, NULL),
+                     STORE_OK);
+    store_mailbox before = mbox(db, "INBOX");
+    uint64_t cc0;
+    assert_int_equal(store_change_counter(db, &cc0), STORE_OK);
+    assert_int_equal(store_append(db, "INBOX", big, sizeof(big), 0, 0, NULL, NULL, &uid, NULL),
+                     STORE_ERR_QUOTA);
+    store_mailbox after = mbox(db, "INBOX");
+    assert_int_equal(after.uidnext, before.uidnext);
+    assert_int_equal(after.highestmodseq, before.highestmodseq);
+    uint64_t used, limit, cc1;
+    assert_int_equal(store_quota_get(db, &used, &limit), STORE_OK);
+    assert_int_equal(used, 600);
+    assert_int_equal(limit, 1000);
+    assert_int_equal(store_change_counter(db, &cc1), STORE_OK);
+    assert_int_equal(cc1, cc0);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bodies"), 1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM messages"), 1);
+    /* A copy counts; a move does not add. */
+    store_range r;
+    store_uidset s = one(&r, 1, 1);
+    store_copy_result res;
+    assert_int_equal(store_copy(db, before.id, &s, "Archive", &res), STORE_ERR_QUOTA);
+    assert_int_equal(store_move(db, before.id, &s, "Archive", &res), STORE_OK);
+    store_copy_result_free(&res);
+    /* Expunge frees. */
+    int64_t ar = mbox(db, "Archive").id;
+    store_flags_result fr;
+    assert_int_equal(store_set_flags(db, ar, &s, STORE_FLAGS_ADD, STORE_FLAG_DELETED, NULL, 0, &fr),
+                     STORE_OK);
+    store_flags_result_free(&fr);
+    assert_int_equal(store_expunge(db, ar, NULL, NULL, NULL), STORE_OK);
+    assert_int_equal(store_quota_get(db, &used, &limit), STORE_OK);
+    assert_int_equal(used, 0);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bodies"), 0);
+    assert_int_equal(store_append(db, "INBOX", big, sizeof(big), 0, 0, NULL, NULL, &uid, NULL),
+                     STORE_OK);
+    sqlite3_close(db);
+}
+
+/* ---- Store ------------------------------------------------------------------- */
+
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), store_schema_version());
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", store_schema_version() + 1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    db = open_raw();
+    char err[256] = "";
+    assert_int_equal(store_attach(db, err, sizeof(err)), STORE_ERR_SCHEMA);
+    assert_non_null(strstr(err, "newer"));
+    sqlite3_close(db);
+}
+
+static void test_change_counter(void **state)
+{
+    (void)state;
+    sqlite3 *a = open_store(), *b = open_store();
+    uint64_t c0, c1;
+    int64_t v0, v1, va0, va1;
+    assert_int_equal(store_change_counter(b, &c0), STORE_OK);
+    assert_int_equal(store_data_version(b, &v0), STORE_OK);
+    assert_int_equal(store_data_version(a, &va0), STORE_OK);
+    put(a, "INBOX", "x", 0, NULL);
+    assert_int_equal(store_data_version(b, &v1), STORE_OK);
+    assert_int_equal(store_data_version(a, &va1), STORE_OK);
+    assert_true(v1 != v0);   /* another connection committed */
+    assert_true(va1 == va0); /* own commits do not count */
+    assert_int_equal(store_change_counter(b, &c1), STORE_OK);
+    assert_true(c1 > c0);
+    /* Calls grouped in one caller transaction commit together. */
+    assert_int_equal(store_begin(a), STORE_OK);
+    put(a, "INBOX", "y", 0, NULL);
+    put(a, "INBOX", "z", 0, NULL);
+    store_rollback(a);
+    assert_int_equal(mbox(b, "INBOX").uidnext, 2);
+    assert_int_equal(store_begin(a), STORE_OK);
+    put(a, "INBOX", "y", 0, NULL);
+    assert_int_equal(store_append(a, "Nope", "x", 1, 0, 0, NULL, NULL, NULL, NULL),
+                     STORE_ERR_NOMAILBOX); /* rolls back only itself */
+    put(a, "INBOX", "z", 0, NULL);
+    assert_int_equal(store_commit(a), STORE_OK);
+    assert_int_equal(mbox(b, "INBOX").uidnext, 4);
+    sqlite3_close(a);
+    sqlite3_close(b);
+}
+
+static void test_delivery_once(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    /* A drain that fails after recording leaves nothing behind. */
+    assert_int_equal(store_begin(db), STORE_OK);
+    assert_int_equal(store_delivery_record(db, "spool-1"), STORE_OK);
+    put(db, "INBOX", "d1", 0, NULL);
+    store_rollback(db);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM deliveries"), 0);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(store_begin(db), STORE_OK);
+        int rc = store_delivery_record(db, "spool-1");
+        assert_int_equal(rc, round == 0 ? STORE_OK : STORE_ERR_EXISTS);
+        if (rc == STORE_OK) {
+            put(db, "INBOX", "d1", 0, NULL);
+            assert_int_equal(store_commit(db), STORE_OK);
+        } else {
+            store_rollback(db);
+        }
+    }
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM messages"), 1);
+    assert_int_equal(store_delivery_record(db, ""), STORE_ERR_INVALID);
+    assert_int_equal(store_delivery_prune(db, (int64_t)time(NULL) + 10), STORE_OK);
+    assert_int_equal(store_delivery_record(db, "spool-1"), STORE_OK);
+    sqlite3_close(db);
+}
+
+/* Runs a search; returns the matching UIDs as a bit set (UIDs < 32). */
+static uint32_t search_bits(sqlite3 *db, int64_t id, const store_search *k)
+{
+    store_uids u;
+    int rc = store_search_uids(db, id, k, &u);
+    if (rc != STORE_OK)
+        fail_msg("search: %s: %s", store_strerror(rc), sqlite3_errmsg(db));
+    uint32_t bits = 0;
+    for (size_t i = 0; i < u.n; i++) {
+        assert_true(u.uids[i] < 32);
+        assert_true(i == 0 || u.uids[i] > u.uids[i - 1]);
+        bits |= 1u << u.uids[i];
+    }
+    store_uids_free(&u);
+    return bits;
+}
+
+static void test_search(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    int64_t id = mbox(db, "INBOX").id;
+    const char *kw[] = {"$Important", NULL};
+    store_msg_meta m1 = {
+        .from = "Alice <alice@example.org>", .subject = "Lunch on Friday", .sent_date = 1700000000};
+    store_msg_meta m2 = {
+        .from = "Bob <bob@example.net>", .to = "alice@example.org", .subject = "Re: lunch"};
+    const char *r1 = "Subject: Lunch\r\n\r\nPizza at noon?\r\n";
+    const char *r2 = "Subject: Re: lunch\r\nX-Pizza: no\r\n\r\nSure.\r\n";
+    assert_int_equal(
+        store_append(db, "INBOX", r1, strlen(r1), 1700086400, STORE_FLAG_SEEN, kw, &m1, NULL, NULL),
+        STORE_OK);
+    assert_int_equal(
+        store_append(db, "INBOX", r2, strlen(r2), 1700172800, 0, NULL, &m2, NULL, NULL), STORE_OK);
+    put(db, "INBOX", "third", STORE_FLAG_SEEN | STORE_FLAG_DELETED, NULL); /* uid 3 */
+
+    store_search all = {.kind = STORE_SK_ALL};
+    assert_int_equal(search_bits(db, id, &all), 0xe);
+    store_search seen = {.kind = STORE_SK_FLAGS_SET, .mask = STORE_FLAG_SEEN};
+    assert_int_equal(search_bits(db, id, &seen), 0xa);
+    store_search unseen = {.kind = STORE_SK_FLAGS_CLEAR, .mask = STORE_FLAG_SEEN};
+    assert_int_equal(search_bits(db, id, &unseen), 0x4);
+    store_search kwk = {.kind = STORE_SK_KEYWORD, .str = "$important"};
+    assert_int_equal(search_bits(db, id, &kwk), 0x2);
+    store_search unkw = {.kind = STORE_SK_UNKEYWORD, .str = "$Important"};
+    assert_int_equal(search_bits(db, id, &unkw), 0xc);
+    store_search from = {.kind = STORE_SK_FROM, .str = "ALICE"};
+    assert_int_equal(search_bits(db, id, &from), 0x2);
+    store_search to = {.kind = STORE_SK_TO, .str = "alice"};
+    assert_int_equal(search_bits(db, id, &to), 0x4);
+    store_search subj = {.kind = STORE_SK_SUBJECT, .str = "lunch"};
+    assert_int_equal(search_bits(db, id, &subj), 0x6);
+    store_search body = {.kind = STORE_SK_BODY, .str = "pizza"};
+    assert_int_equal(search_bits(db, id, &body), 0x2); /* not the X-Pizza header */
+    store_search text = {.kind = STORE_SK_TEXT, .str = "pizza"};
+    assert_int_equal(search_bits(db, id, &text), 0x6);
+    /* Dates: day granularity; SENT* falls back to the internal date. */
+    /* Days (UTC): 1699920000 = 2023-11-14, +86400 = 11-15, +2*86400 = 11-16;
+     * internal dates: 1 on 11-15, 2 on 11-16, 3 on 11-14. */
+    store_search on = {.kind = STORE_SK_ON, .num = 1699920000 + 86400};
+    assert_int_equal(search_bits(db, id, &on), 0x2);
+    on.num = 1699920000;
+    assert_int_equal(search_bits(db, id, &on), 0x8);
+    store_search since = {.kind = STORE_SK_SINCE, .num = 1699920000 + 2 * 86400};
+    assert_int_equal(search_bits(db, id, &since), 0x4);
+    store_search before = {.kind = STORE_SK_BEFORE, .num = 1699920000 + 86400};
+    assert_int_equal(search_bits(db, id, &before), 0x8);
+    store_search sentbefore = {.kind = STORE_SK_SENTBEFORE, .num = 1699920000 + 86400};
+    assert_int_equal(search_bits(db, id, &sentbefore), 0xa); /* 1 by Date:, 3 by internal */
+    store_search senton = {.kind = STORE_SK_SENTON, .num = 1699920000};
+    assert_int_equal(search_bits(db, id, &senton), 0xa);
+    store_search larger = {.kind = STORE_SK_LARGER, .num = (int64_t)strlen(r1)};
+    assert_int_equal(search_bits(db, id, &larger), 0xc);
+    /* Composition: UNSEEN OR (UID 3 NOT DELETED); NOT. */
+    store_range r3 = {3, 3};
+    store_search uid3 = {.kind = STORE_SK_UID, .uids = {&r3, 1}};
+    store_search del = {.kind = STORE_SK_FLAGS_SET, .mask = STORE_FLAG_DELETED};
+    const store_search *notk[] = {&del};
+    store_search notdel = {.kind = STORE_SK_NOT, .kids = notk, .nkids = 1};
+    const store_search *andk[] = {&uid3, &notdel};
+    store_search and = {.kind = STORE_SK_AND, .kids = andk, .nkids = 2};
+    const store_search *ork[] = {&unseen, &and};
+    store_search or = {.kind = STORE_SK_OR, .kids = ork, .nkids = 2};
+    assert_int_equal(search_bits(db, id, & or), 0x4);
+    assert_int_equal(search_bits(db, id, &notdel), 0x6);
+    /* MODSEQ. */
+    store_search ms = {.kind = STORE_SK_MODSEQ, .num = (int64_t)mbox(db, "INBOX").highestmodseq};
+    assert_int_equal(search_bits(db, id, &ms), 0x8);
+    /* A value that looks like SQL is only a value. */
+    store_search inj = {.kind = STORE_SK_SUBJECT, .str = "') OR 1 --"};
+    assert_int_equal(search_bits(db, id, &inj), 0x0);
+
+    /* Limits and malformed trees. */
+    store_uids u;
+    store_search bad_not = {.kind = STORE_SK_NOT, .nkids = 0};
+    assert_int_equal(store_search_uids(db, id, &bad_not, &u), STORE_ERR_INVALID);
+    store_search chain[STORE_SEARCH_DEPTH_MAX + 2];
+    const store_search *links[STORE_SEARCH_DEPTH_MAX + 2];
+    for (int i = 0; i < STORE_SEARCH_DEPTH_MAX + 2; i++) {
+        links[i] = &chain[i];
+        chain[i] = (store_search){.kind = STORE_SK_NOT, .kids = &links[i + 1], .nkids = 1};
+    }
+    chain[STORE_SEARCH_DEPTH_MAX + 1] = unseen;
+    assert_int_equal(store_search_uids(db, id, &chain[0], &u), STORE_ERR_LIMIT);
+    assert_int_equal(search_bits(db, id, &chain[1]), 0x4); /* 16 NOTs: the limit */
+    /* The deepest tree allowed still compiles: alternate AND / OR / NOT,
+     * each with a second kid, all the way down. */
+    const store_search *pairs[STORE_SEARCH_DEPTH_MAX + 2][2];
+    for (int i = 0; i <= STORE_SEARCH_DEPTH_MAX; i++) {
+        static const store_search_kind kinds[] = {STORE_SK_AND, STORE_SK_OR, STORE_SK_NOT};
+        store_search_kind kind = kinds[i % 3];
+        pairs[i][0] = &chain[i + 1];
+        pairs[i][1] = &subj;
+        chain[i] =
+            (store_search){.kind = kind, .kids = pairs[i], .nkids = kind == STORE_SK_NOT ? 1 : 2};
+    }
+    chain[STORE_SEARCH_DEPTH_MAX] = unseen;
+    assert_int_equal(store_search_uids(db, id, &chain[0], &u), STORE_OK);
+    store_uids_free(&u);
+    assert_int_equal(store_search_uids(db, id + 100, &all, &u), STORE_ERR_NOMAILBOX);
+    sqlite3_close(db);
+}
+
+/* ---- Processes ---------------------------------------------------------------- */
+
+#define CRASH_COMMITTED 5
+
+static void crash_child(int fd, int one_tx)
+{
+    sqlite3 *db = open_raw();
+    char err[256];
+    if (db == NULL || store_attach(db, err, sizeof(err)) != STORE_OK)
+        _exit(2);
+    static char raw[65536];
+    memset(raw, 'b', sizeof(raw));
+    for (int i = 0;; i++) {
+        int n = snprintf(raw, 64, "Subject: %08d\r\n\r\n", i);
+        raw[n] = 'b';
+        if (i == CRASH_COMMITTED) {
+            if (one_tx && store_begin(db) != STORE_OK)
+                _exit(3);
+            if (write(fd, "x", 1) != 1)
+                _exit(4);
+        }
+        if (store_append(db, "INBOX", raw, sizeof(raw), 0, 0, NULL, NULL, NULL, NULL) != STORE_OK)
+            _exit(5);
+    }
+}
+
+static void crash_run(int one_tx)
+{
+    sqlite3 *db = open_store();
+    sqlite3_close(db);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        crash_child(fds[1], one_tx);
+    }
+    close(fds[1]);
+    char c;
+    assert_int_equal(read(fds[0], &c, 1), 1);
+    close(fds[0]);
+    usleep(150 * 1000); /* in the middle of appending */
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+
+    db = open_store();
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    int64_t n = sql_int(db, "SELECT count(*) FROM messages");
+    if (getenv("TEST_STORE_VERBOSE"))
+        print_message("crash(one_tx=%d): %lld messages committed\n", one_tx, (long long)n);
+    if (one_tx)
+        assert_int_equal(n, CRASH_COMMITTED);
+    else
+        assert_true(n >= CRASH_COMMITTED);
+    /* Nothing half-appended: UIDs without gaps, every body whole, quota exact. */
+    assert_int_equal(mbox(db, "INBOX").uidnext, n + 1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bodies"), n);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bodies WHERE length(raw) != 65536"), 0);
+    uint64_t used, limit;
+    assert_int_equal(store_quota_get(db, &used, &limit), STORE_OK);
+    assert_int_equal(used, (uint64_t)n * 65536);
+    /* The store keeps working. */
+    assert_int_equal(put(db, "INBOX", "after", 0, NULL), n + 1);
+    sqlite3_close(db);
+}
+
+static void test_crash_in_transaction(void **state)
+{
+    (void)state;
+    crash_run(1);
+}
+
+static void test_crash_between_appends(void **state)
+{
+    (void)state;
+    crash_run(0);
+}
+
+#define RACE_EACH 200
+
+static void test_two_appenders(void **state)
+{
+    (void)state;
+    /* No store yet: both processes also race to create and migrate it. */
+    sqlite3 *db;
+    pid_t pids[2];
+    for (int p = 0; p < 2; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0) {
+            sqlite3 *c = open_raw();
+            char err[256];
+            if (c == NULL || store_attach(c, err, sizeof(err)) != STORE_OK ||
+                store_ensure_defaults(c) != STORE_OK)
+                _exit(2);
+            char raw[128];
+            for (int i = 0; i < RACE_EACH; i++) {
+                int n = snprintf(raw, sizeof(raw), "Subject: p%d m%d\r\n\r\nhi\r\n", p, i);
+                if (store_append(c, "INBOX", raw, (size_t)n, 0, 0, NULL, NULL, NULL, NULL) !=
+                    STORE_OK)
+                    _exit(3);
+            }
+            sqlite3_close(c);
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < 2; p++) {
+        int status;
+        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    db = open_store();
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM messages"), 2 * RACE_EACH);
+    assert_int_equal(sql_int(db, "SELECT count(DISTINCT uid) FROM messages"), 2 * RACE_EACH);
+    assert_int_equal(sql_int(db, "SELECT max(uid) FROM messages"), 2 * RACE_EACH);
+    assert_int_equal(mbox(db, "INBOX").uidnext, 2 * RACE_EACH + 1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM mailboxes"), 6);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_defaults_once, setup, teardown),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test_setup_teardown(test_uidvalidity_stable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename_children, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uids_never_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modseq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unchangedsince, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expunge_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_counter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_in_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_between_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_appenders, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
