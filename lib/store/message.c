@@ -39,7 +39,8 @@ static int msg_meta_valid(const store_msg_meta *m)
                              m->message_id,
                              m->in_reply_to,
                              m->references,
-                             m->preview};
+                             m->preview,
+                             m->index_text};
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
         if (s[i] != NULL && strnlen(s[i], STORE_META_MAX + 1) > STORE_META_MAX)
             return STORE_ERR_LIMIT;
@@ -97,6 +98,20 @@ static int msg_insert_body(sqlite3 *db, const void *raw, size_t len, const store
     return rc;
 }
 
+/* Stores the body's index text; the trigger body_index_fts_insert
+ * (schema/store/002_fts.sql) adds it and the header fields to body_fts. */
+static int msg_insert_index(sqlite3 *db, int64_t body_id, const store_msg_meta *m)
+{
+    if (m == NULL || m->index_text == NULL)
+        return STORE_OK;
+    sqlite3_stmt *st = store_prepare(db, "INSERT INTO body_index (body_id, text) VALUES (?, ?)");
+    if (st == NULL)
+        return STORE_ERR_DB;
+    sqlite3_bind_int64(st, 1, body_id);
+    sqlite3_bind_text(st, 2, m->index_text, -1, SQLITE_STATIC);
+    return store_step_done(st);
+}
+
 /* Inserts a message row (used by append and copy). */
 int store_msg_insert(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint64_t modseq, unsigned flags,
                      const char *keywords, int64_t internal_date, uint64_t size, int64_t body_id)
@@ -131,6 +146,8 @@ static int msg_append_tx(sqlite3 *db, const char *mailbox, const void *raw, size
         rc = store_modseq_next(db, modseq_r);
     if (rc == STORE_OK)
         rc = msg_insert_body(db, raw, len, meta, &body_id);
+    if (rc == STORE_OK)
+        rc = msg_insert_index(db, body_id, meta);
     if (rc == STORE_OK)
         rc = store_msg_insert(db, mbx, *uid_r, *modseq_r, flags, kw,
                               internal_date ? internal_date : (int64_t)time(NULL), len, body_id);

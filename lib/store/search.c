@@ -9,6 +9,9 @@
 
 #define SEARCH_SQL_MAX (64u << 10) /* bytes of the compiled statement */
 #define SEARCH_DAY 86400
+/* Bytes of one FTS5 query made from a search string: each byte at most
+ * doubles ('"' is escaped) and each word adds `"` + `"* + ` around it. */
+#define SEARCH_FTS_MAX (8u * STORE_SEARCH_STR_MAX + 64)
 
 typedef struct {
     bool text;
@@ -20,6 +23,8 @@ typedef struct {
     buf sql;
     search_param params[STORE_SEARCH_PARAMS_MAX];
     size_t nparams, nodes;
+    char *owned[STORE_SEARCH_NODES_MAX]; /* FTS5 queries the params point to */
+    size_t nowned;
     int rc;
 } search_ctx;
 
@@ -32,12 +37,9 @@ static void search_num(search_ctx *c, int64_t v)
     c->params[c->nparams++] = (search_param){.num = v};
 }
 
-static void search_str(search_ctx *c, const char *s)
+/* Binds text the library made (no STORE_SEARCH_STR_MAX check). */
+static void search_text(search_ctx *c, const char *s)
 {
-    if (s == NULL || strnlen(s, STORE_SEARCH_STR_MAX + 1) > STORE_SEARCH_STR_MAX) {
-        c->rc = s == NULL ? STORE_ERR_INVALID : STORE_ERR_LIMIT;
-        return;
-    }
     if (c->nparams >= STORE_SEARCH_PARAMS_MAX) {
         c->rc = STORE_ERR_LIMIT;
         return;
@@ -45,10 +47,106 @@ static void search_str(search_ctx *c, const char *s)
     c->params[c->nparams++] = (search_param){.text = true, .str = s};
 }
 
+/* Binds a caller's search string. */
+static void search_str(search_ctx *c, const char *s)
+{
+    if (s == NULL || strnlen(s, STORE_SEARCH_STR_MAX + 1) > STORE_SEARCH_STR_MAX) {
+        c->rc = s == NULL ? STORE_ERR_INVALID : STORE_ERR_LIMIT;
+        return;
+    }
+    search_text(c, s);
+}
+
 static void search_out(search_ctx *c, const char *sql)
 {
     if (buf_append_str(&c->sql, sql) != 0)
         c->rc = STORE_ERR_LIMIT;
+}
+
+/* ---- Full text (FTS5) ------------------------------------------------------ */
+
+static bool search_is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\f' || ch == '\v';
+}
+
+/* Whether s may hold a token for the unicode61 tokenizer: an ASCII letter
+ * or digit, or any non-ASCII character. A string without one becomes an
+ * empty FTS5 phrase, which matches nothing, where IMAP's substring match of
+ * "" or "@" matches; such strings take the raw substring match. */
+static bool search_has_word(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        if (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+            return true;
+    return false;
+}
+
+/* The FTS5 query for an IMAP search string: each white-space separated word
+ * as a quoted string ('"' doubled, so nothing in it is FTS5 syntax) with a
+ * prefix '*', joined with '+' into one phrase (the words adjacent and in
+ * order, as in a substring); BODY restricted to the body column. The
+ * tokenizer splits a word further at punctuation ("a@b"* is "a" + "b"*). */
+static int search_fts_query(const char *s, bool body_only, char **query_r)
+{
+    buf q;
+    buf_init(&q, SEARCH_FTS_MAX);
+    buf_append_str(&q, body_only ? "{body} : (" : "(");
+    bool first = true;
+    for (const char *p = s; *p != '\0';) {
+        if (search_is_space(*p)) {
+            p++;
+            continue;
+        }
+        buf_append_str(&q, first ? "\"" : " + \"");
+        first = false;
+        for (; *p != '\0' && !search_is_space(*p); p++) {
+            if (*p == '"')
+                buf_append_char(&q, '"'); /* FTS5: "" inside a string is one " */
+            buf_append_char(&q, *p);
+        }
+        buf_append_str(&q, "\"*");
+    }
+    buf_append_str(&q, ")");
+    if (q.failed) {
+        buf_free(&q);
+        return STORE_ERR_NOMEM; /* the cap cannot be reached from STORE_SEARCH_STR_MAX */
+    }
+    *query_r = buf_steal(&q);
+    return STORE_OK;
+}
+
+/* BODY / TEXT: the FTS5 index for a message stored with index text, the
+ * raw substring match for the others (and for a string without a word). */
+static void search_fulltext(search_ctx *c, const store_search *k)
+{
+    if (k->str == NULL || strnlen(k->str, STORE_SEARCH_STR_MAX + 1) > STORE_SEARCH_STR_MAX) {
+        search_str(c, k->str); /* sets the error */
+        return;
+    }
+    const char *raw = k->kind == STORE_SK_BODY ? "CAST(substr(b.raw, b.header_len + 1) AS TEXT)"
+                                               : "CAST(b.raw AS TEXT)";
+    if (!search_has_word(k->str)) {
+        search_out(c, "(instr(lower(coalesce(");
+        search_out(c, raw);
+        search_out(c, ", '')), lower(?)) > 0)");
+        search_str(c, k->str);
+        return;
+    }
+    char *query = NULL;
+    int rc = search_fts_query(k->str, k->kind == STORE_SK_BODY, &query);
+    if (rc != STORE_OK) {
+        c->rc = rc;
+        return;
+    }
+    c->owned[c->nowned++] = query; /* at most one per node */
+    search_out(c, "(CASE WHEN EXISTS (SELECT 1 FROM body_index x WHERE x.body_id = b.id) "
+                  "THEN b.id IN (SELECT rowid FROM body_fts WHERE body_fts MATCH ?) "
+                  "ELSE instr(lower(coalesce(");
+    search_out(c, raw);
+    search_out(c, ", '')), lower(?)) > 0 END)");
+    search_text(c, query);
+    search_str(c, k->str);
 }
 
 /* The column a substring key looks in. */
@@ -61,12 +159,8 @@ static const char *search_column(store_search_kind k)
         return "b.hdr_to";
     case STORE_SK_CC:
         return "b.hdr_cc";
-    case STORE_SK_SUBJECT:
-        return "b.hdr_subject";
-    case STORE_SK_BODY:
-        return "CAST(substr(b.raw, b.header_len + 1) AS TEXT)";
     default:
-        return "CAST(b.raw AS TEXT)";
+        return "b.hdr_subject";
     }
 }
 
@@ -166,12 +260,14 @@ static void search_leaf(search_ctx *c, const store_search *k)
     case STORE_SK_TO:
     case STORE_SK_CC:
     case STORE_SK_SUBJECT:
-    case STORE_SK_BODY:
-    case STORE_SK_TEXT:
         search_out(c, "(instr(lower(coalesce(");
         search_out(c, search_column(k->kind));
         search_out(c, ", '')), lower(?)) > 0)");
         search_str(c, k->str);
+        break;
+    case STORE_SK_BODY:
+    case STORE_SK_TEXT:
+        search_fulltext(c, k);
         break;
     default:
         if (k->kind >= STORE_SK_BEFORE && k->kind <= STORE_SK_SENTSINCE)
@@ -238,6 +334,8 @@ int store_search_uids(sqlite3 *db, int64_t mailbox_id, const store_search *key, 
     if (rc == STORE_OK)
         rc = search_run(db, mailbox_id, c, uids_r);
     buf_free(&c->sql);
+    for (size_t i = 0; i < c->nowned; i++)
+        free(c->owned[i]);
     free(c);
     if (rc != STORE_OK)
         store_uids_free(uids_r);

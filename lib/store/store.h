@@ -33,9 +33,12 @@
  * WAL (about 200 appends/s of 20 KB on the dev machine, 2000/s grouped in one
  * store_begin()/store_commit()); a spool drain should group its appends.
  *
- * Not here yet (issue 3, next): FTS5 over decoded headers and text parts (an
- * index_text member of store_msg_meta and a contentless FTS5 table) to serve
- * SEARCH BODY/TEXT properly; SEARCH HEADER and BCC (they need the MIME
+ * Full-text search: store_msg_meta.index_text and the decoded Subject, From,
+ * To and Cc are indexed with FTS5 (schema/store/002_fts.sql) for SEARCH
+ * BODY and TEXT; see STORE_SK_BODY for how that differs from IMAP's
+ * substring match.
+ *
+ * Not here yet (issue 3, next): SEARCH HEADER and BCC (they need the MIME
  * parser's header fields); SORT/THREAD helpers; pruning of the expunge log;
  * calendars and address books (collections with sync token and CTag; objects
  * with href, ETag, UID, component type, time range); \Recent (IMAP4rev1
@@ -208,7 +211,7 @@ int store_name_normalize(const char *name, char out[STORE_NAME_MAX + 1]);
 #define STORE_FLAG_ALL 0x1fu
 
 /* What the MIME parser computed at delivery; every member may be NULL.
- * Kept verbatim and returned by store_fetch_info(). */
+ * Kept verbatim and returned by store_fetch_info() (index_text: indexed). */
 typedef struct {
     const char *envelope;                        /* RFC 9051 ENVELOPE, as sent on the wire */
     const char *bodystructure;                   /* BODY (no extension data) */
@@ -217,6 +220,12 @@ typedef struct {
     int64_t sent_date; /* Date: as Unix time; 0 = unparseable (SORT uses internal date) */
     const char *message_id, *in_reply_to, *references; /* THREAD */
     const char *preview;                               /* RFC 8970 PREVIEW text */
+    /* The decoded text of the text parts (UTF-8, e.g. mime_index_text()),
+     * indexed for SEARCH BODY / TEXT together with subject, from, to and cc;
+     * at most STORE_META_MAX bytes. NULL: not indexed, those searches look
+     * at the raw message instead. Not returned by store_fetch_info(). Last
+     * member: add new ones after it. */
+    const char *index_text;
 } store_msg_meta;
 
 /* Appends raw (its size is len: RFC822.SIZE) to the named mailbox with the
@@ -353,7 +362,7 @@ int store_delivery_prune(sqlite3 *db, int64_t older_than);
 
 #define STORE_SEARCH_DEPTH_MAX 16   /* nesting of AND / OR / NOT */
 #define STORE_SEARCH_NODES_MAX 256  /* nodes in one search */
-#define STORE_SEARCH_PARAMS_MAX 512 /* bound values (a UID range takes two) */
+#define STORE_SEARCH_PARAMS_MAX 512 /* bound values (a UID range, BODY, TEXT take two) */
 #define STORE_SEARCH_STR_MAX 4096   /* bytes of one search string */
 
 /* RFC 9051 6.4.4 search keys. The IMAP layer maps message sequence numbers
@@ -382,8 +391,23 @@ typedef enum {
     STORE_SK_TO,
     STORE_SK_CC,
     STORE_SK_SUBJECT,
-    /* Until the FTS5 index: str in the undecoded raw message (BODY: after the
-     * header), ASCII case-insensitive. */
+    /* Full text (FTS5, schema/store/002_fts.sql). For a message appended
+     * with index_text, str is split at ASCII white space and each word
+     * becomes a token prefix, the words in that order and adjacent (one FTS5
+     * phrase: "quick bro" -> "quick"* + "bro"*, which also finds "quickly
+     * browning", unlike a substring); BODY matches in index_text,
+     * TEXT also in the decoded Subject, From, To and Cc. This differs from
+     * IMAP's substring match (RFC 9051 6.4.4): a word matches only at the
+     * start of a token ("ample" does not find "example"), punctuation
+     * separates tokens ("foo@example" finds "foo example"), case is folded
+     * for all of Unicode and diacritics are ignored ("creme" finds "Crème"),
+     * and TEXT does not see the other header fields. (index_text made by
+     * mime_index_text() starts with those four fields, so BODY finds them
+     * too.) A message appended without index_text (or stored before schema
+     * version 2), and a str with neither an ASCII letter or digit nor a
+     * non-ASCII character (empty, white space, ASCII punctuation), use the
+     * substring match on the undecoded raw message (BODY: after the header),
+     * ASCII case-insensitive. */
     STORE_SK_BODY,
     STORE_SK_TEXT,
 } store_search_kind;
