@@ -38,6 +38,10 @@ const char *store_strerror(int rc)
         return "store schema not supported by this binary";
     case STORE_ERR_LIMIT:
         return "limit exceeded";
+    case STORE_ERR_PRECONDITION:
+        return "precondition failed";
+    case STORE_ERR_SYNC_TOKEN:
+        return "sync token no longer valid";
     default:
         return "unknown store error";
     }

@@ -38,12 +38,14 @@
  * BODY and TEXT; see STORE_SK_BODY for how that differs from IMAP's
  * substring match.
  *
+ * Calendars and address books (dav.c, dav_sync.c; schema/store/003_dav.sql):
+ * collections with a sync token and CTag, objects with href, ETag, UID,
+ * component type and the time range CalDAV queries need.
+ *
  * Not here yet (issue 3, next): SEARCH HEADER and BCC (they need the MIME
  * parser's header fields); SORT/THREAD helpers; pruning of the expunge log;
- * calendars and address books (collections with sync token and CTag; objects
- * with href, ETag, UID, component type, time range); \Recent (IMAP4rev1
- * only; session state); a per-connection cache of prepared statements (each
- * call prepares its statements now).
+ * \Recent (IMAP4rev1 only; session state); a per-connection cache of
+ * prepared statements (each call prepares its statements now).
  */
 #ifndef OM_STORE_H
 #define OM_STORE_H
@@ -66,17 +68,19 @@ typedef enum {
     STORE_ERR_DB = -1,   /* SQLite error: sqlite3_errmsg(db) */
     STORE_ERR_BUSY = -2, /* the store stayed locked past the busy timeout */
     STORE_ERR_NOMEM = -3,
-    STORE_ERR_INVALID = -4,     /* bad argument: name, keyword, size, range */
-    STORE_ERR_NOMAILBOX = -5,   /* no such mailbox */
-    STORE_ERR_EXISTS = -6,      /* exists: mailbox, a renamed child's new name, delivery key */
-    STORE_ERR_NOSELECT = -7,    /* the mailbox is \Noselect */
-    STORE_ERR_INBOX = -8,       /* not allowed on INBOX (delete) */
-    STORE_ERR_HASCHILDREN = -9, /* delete of a \Noselect mailbox with inferiors */
-    STORE_ERR_NOTFOUND = -10,   /* no message with that UID */
-    STORE_ERR_QUOTA = -11,      /* over quota: nothing was stored */
-    STORE_ERR_UIDS = -12,       /* UID space of the mailbox exhausted */
-    STORE_ERR_SCHEMA = -13,     /* store schema newer than this binary, or broken */
-    STORE_ERR_LIMIT = -14,      /* a STORE_*_MAX limit was reached */
+    STORE_ERR_INVALID = -4,       /* bad argument: name, keyword, size, range */
+    STORE_ERR_NOMAILBOX = -5,     /* no such mailbox */
+    STORE_ERR_EXISTS = -6,        /* exists: mailbox, a renamed child's new name, delivery key */
+    STORE_ERR_NOSELECT = -7,      /* the mailbox is \Noselect */
+    STORE_ERR_INBOX = -8,         /* not allowed on INBOX (delete) */
+    STORE_ERR_HASCHILDREN = -9,   /* delete of a \Noselect mailbox with inferiors */
+    STORE_ERR_NOTFOUND = -10,     /* no message with that UID */
+    STORE_ERR_QUOTA = -11,        /* over quota: nothing was stored */
+    STORE_ERR_UIDS = -12,         /* UID space of the mailbox exhausted */
+    STORE_ERR_SCHEMA = -13,       /* store schema newer than this binary, or broken */
+    STORE_ERR_LIMIT = -14,        /* a STORE_*_MAX limit was reached */
+    STORE_ERR_PRECONDITION = -15, /* If-Match / If-None-Match failed (HTTP 412) */
+    STORE_ERR_SYNC_TOKEN = -16,   /* sync token pruned or unknown (RFC 6578 3.2) */
 } store_rc;
 
 const char *store_strerror(int rc);
@@ -425,5 +429,152 @@ typedef struct store_search {
 /* UIDs of the mailbox's messages that match, in UID order.
  * STORE_ERR_LIMIT past the STORE_SEARCH_*_MAX limits. */
 int store_search_uids(sqlite3 *db, int64_t mailbox_id, const store_search *key, store_uids *uids_r);
+
+/* ---- Calendars and address books (dav.c) ---------------------------------
+ * Collections (CalDAV RFC 4791 calendars, CardDAV RFC 6352 address books)
+ * and their members. This library does not parse iCalendar or vCard: the
+ * caller passes the UID, component and time range it parsed. ETags and
+ * CTags are 32 lowercase hex digits, without quotes (the server adds them,
+ * and strips them from If-Match). Collection ids are never reused; a sync
+ * token is the collection's revision: the server should put the collection
+ * id in the token URI too. A missing collection gives STORE_ERR_NOMAILBOX
+ * (PUT: 409 Conflict), a missing object STORE_ERR_NOTFOUND. DAV objects do
+ * not count against the mail quota. */
+
+#define STORE_DAV_NAME_MAX 255           /* bytes of a collection name or an href */
+#define STORE_DAV_UID_MAX 1024           /* bytes of a UID */
+#define STORE_DAV_PROP_MAX 4096          /* bytes of a display name, description, color */
+#define STORE_DAV_COMPONENTS_MAX 128     /* bytes of the supported component list */
+#define STORE_DAV_COLLECTIONS_MAX 1000   /* collections in one store */
+#define STORE_DAV_OBJECT_MAX (10u << 20) /* bytes of one iCalendar / vCard object */
+#define STORE_DAV_TAG_LEN 32             /* hex digits of an ETag or CTag */
+#define STORE_DAV_COMPONENT_MAX 8        /* bytes of a component name ("VJOURNAL") */
+#define STORE_DAV_TIME_NONE INT64_MIN    /* dtstart / dtend absent */
+
+typedef enum {
+    STORE_DAV_CALENDAR = 1,
+    STORE_DAV_ADDRESSBOOK = 2,
+} store_dav_kind;
+
+/* Collection properties. On create NULL = unset; on update NULL = unchanged
+ * and "" = unset. components: comma-separated names of VEVENT, VTODO,
+ * VJOURNAL (calendars only; unset = all). */
+typedef struct {
+    const char *display_name, *description, *color, *components;
+} store_dav_props;
+
+typedef struct {
+    int64_t id;
+    store_dav_kind kind;
+    char name[STORE_DAV_NAME_MAX + 1];
+    char *display_name, *description, *color; /* malloc'd; NULL when unset */
+    char *components;                         /* malloc'd; "" when unset */
+    uint64_t sync_token;                      /* current token (RFC 6578) */
+    char ctag[STORE_DAV_TAG_LEN + 1];
+    int64_t created_at, updated_at;
+} store_dav_collection;
+
+/* name: 1..STORE_DAV_NAME_MAX bytes, no '/', no control characters, not "."
+ * or ".."; unique per kind (STORE_ERR_EXISTS). id_r may be NULL. */
+int store_dav_collection_create(sqlite3 *db, store_dav_kind kind, const char *name,
+                                const store_dav_props *props, int64_t *id_r);
+int store_dav_collection_get(sqlite3 *db, store_dav_kind kind, const char *name,
+                             store_dav_collection *c_r);
+int store_dav_collection_get_by_id(sqlite3 *db, int64_t id, store_dav_collection *c_r);
+/* The collections of a kind, sorted by name. Free with
+ * store_dav_collections_free. */
+int store_dav_collection_list(sqlite3 *db, store_dav_kind kind, store_dav_collection **list_r,
+                              size_t *n_r);
+/* Changes the properties (and the CTag; not the sync token). */
+int store_dav_collection_update(sqlite3 *db, int64_t id, const store_dav_props *props);
+/* Removes the collection with its objects and change log. */
+int store_dav_collection_delete(sqlite3 *db, int64_t id);
+void store_dav_collection_free(store_dav_collection *c);
+void store_dav_collections_free(store_dav_collection **list, size_t n);
+
+/* What the caller parsed from the object. component: "VEVENT", "VTODO",
+ * "VJOURNAL" (calendars) or "VCARD" (address books). Times are UTC seconds
+ * or STORE_DAV_TIME_NONE; dtstart: start of the first occurrence, dtend:
+ * end of the last occurrence when known; unbounded: a recurrence without
+ * UNTIL or COUNT (dtend is then ignored). See schema/store/003_dav.sql. */
+typedef struct {
+    const char *uid;
+    const char *component;
+    int64_t dtstart, dtend;
+    int unbounded;
+} store_dav_meta;
+
+/* Preconditions of a write (RFC 9110 13.1.1, 13.1.2): if_match NULL = none,
+ * "*" = the object must exist, else its ETag must equal it; if_none_match
+ * (If-None-Match: *) = the object must not exist. Failure:
+ * STORE_ERR_PRECONDITION, nothing changed. */
+typedef struct {
+    const char *if_match;
+    int if_none_match;
+} store_dav_cond;
+
+/* Creates or replaces the object at href (same rules as a collection name)
+ * with data (at most STORE_DAV_OBJECT_MAX bytes). cond may be NULL. Another
+ * object of the collection with the same UID: STORE_ERR_EXISTS (RFC 4791
+ * 5.3.2.1 no-uid-conflict). etag_r (may be NULL) gets the new ETag,
+ * created_r (may be NULL) 1 when the object is new (201) else 0 (204). */
+int store_dav_put(sqlite3 *db, int64_t collection_id, const char *href, const void *data,
+                  size_t len, const store_dav_meta *meta, const store_dav_cond *cond,
+                  char etag_r[STORE_DAV_TAG_LEN + 1], int *created_r);
+
+/* Removes the object (logged for sync). cond may be NULL. */
+int store_dav_delete(sqlite3 *db, int64_t collection_id, const char *href,
+                     const store_dav_cond *cond);
+
+typedef struct {
+    char *href, *uid; /* malloc'd */
+    char etag[STORE_DAV_TAG_LEN + 1];
+    char component[STORE_DAV_COMPONENT_MAX + 1];
+    int64_t dtstart, dtend; /* STORE_DAV_TIME_NONE when absent */
+    int unbounded;
+    uint64_t revision;   /* sync token of its last change */
+    unsigned char *data; /* malloc'd, len bytes (non-NULL) */
+    size_t len;
+} store_dav_object;
+
+int store_dav_get(sqlite3 *db, int64_t collection_id, const char *href, store_dav_object *obj_r);
+void store_dav_object_free(store_dav_object *obj);
+
+/* One object of a listing, without its data; valid during the callback. */
+typedef struct {
+    const char *href, *uid, *etag, *component;
+    int64_t dtstart, dtend;
+    int unbounded;
+    uint64_t revision, size;
+} store_dav_row;
+
+/* cb returns 0 to go on, non-zero to stop (returned as is); it must not
+ * write to the store. */
+typedef int (*store_dav_cb)(void *ctx, const store_dav_row *row);
+
+/* Every object of the collection, in href order. */
+int store_dav_foreach(sqlite3 *db, int64_t collection_id, store_dav_cb cb, void *ctx);
+
+/* Objects whose time range overlaps [start, end) (RFC 4791 9.9; start
+ * INT64_MIN / end INT64_MAX for an open side), in dtstart order; component
+ * NULL = any. Overlap: dtstart < end and (unbounded, or dtend > start when
+ * dtend > dtstart, else dtstart >= start). Objects without dtstart (e.g. a
+ * VTODO without dates) are always returned: the server decides. A
+ * pre-filter: see schema/store/003_dav.sql. */
+int store_dav_range(sqlite3 *db, int64_t collection_id, const char *component, int64_t start,
+                    int64_t end, store_dav_cb cb, void *ctx);
+
+/* sync-collection (RFC 6578): calls cb for every href changed or deleted
+ * after token since, in revision order (deleted: 1 for a tombstone), and
+ * sets *token_r to the new token. since 0 = initial sync: only existing
+ * objects. A token below the retained log, or above the collection's:
+ * STORE_ERR_SYNC_TOKEN (403 DAV:valid-sync-token). */
+typedef int (*store_dav_change_cb)(void *ctx, const char *href, int deleted);
+int store_dav_changes(sqlite3 *db, int64_t collection_id, uint64_t since, store_dav_change_cb cb,
+                      void *ctx, uint64_t *token_r);
+
+/* Forgets tombstones with a revision up to keep_after: tokens below it
+ * become invalid. */
+int store_dav_changes_prune(sqlite3 *db, int64_t collection_id, uint64_t keep_after);
 
 #endif
