@@ -54,7 +54,7 @@ int mime_base64_append(buf *out, const char *in, size_t len)
     return n > 0 ? buf_append(out, chunk, n) : 0;
 }
 
-static int hex_value(unsigned char c)
+int mime_hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -104,8 +104,8 @@ int mime_qp_append(buf *out, const char *in, size_t len, bool header_q)
                 return -1;
             i = w;
         } else { /* '=' */
-            int hi = i + 1 < len ? hex_value((unsigned char)in[i + 1]) : -1;
-            int lo = i + 2 < len ? hex_value((unsigned char)in[i + 2]) : -1;
+            int hi = i + 1 < len ? mime_hex_value((unsigned char)in[i + 1]) : -1;
+            int lo = i + 2 < len ? mime_hex_value((unsigned char)in[i + 2]) : -1;
             if (hi >= 0 && lo >= 0) {
                 if (buf_append_char(out, (char)(hi * 16 + lo)) < 0)
                     return -1;

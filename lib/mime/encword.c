@@ -146,24 +146,14 @@ char *mime_decode_header(const char *in, size_t len, size_t max)
     return buf_steal(&b);
 }
 
-static int hexv(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* RFC 2231 4: "%" 2HEXDIG is an octet; a malformed escape is kept as is. */
 int mime_pct_append(buf *out, const char *in, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         char c = in[i];
         if (c == '%' && i + 2 < len) {
-            int hi = hexv((unsigned char)in[i + 1]), lo = hexv((unsigned char)in[i + 2]);
+            int hi = mime_hex_value((unsigned char)in[i + 1]),
+                lo = mime_hex_value((unsigned char)in[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 c = (char)(hi * 16 + lo);
                 i += 2;

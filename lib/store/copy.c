@@ -250,11 +250,7 @@ static int expunge_collect(sqlite3 *db, int64_t mailbox_id, const store_range *r
         sqlite3_bind_int64(st, 1, mailbox_id);
         sqlite3_bind_int64(st, 2, r[i].first);
         sqlite3_bind_int64(st, 3, r[i].last);
-        int src = SQLITE_DONE;
-        while (rc == STORE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
-            rc = store_uids_push(uids, (uint32_t)sqlite3_column_int64(st, 0));
-        if (rc == STORE_OK && src != SQLITE_DONE)
-            rc = store_rc_sqlite(src);
+        rc = store_uids_collect(st, uids);
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
@@ -326,11 +322,7 @@ int store_vanished(sqlite3 *db, int64_t mailbox_id, uint64_t since, const store_
         sqlite3_bind_int64(st, 2, (int64_t)since);
         sqlite3_bind_int64(st, 3, q[i].first);
         sqlite3_bind_int64(st, 4, q[i].last);
-        int src = SQLITE_DONE;
-        while (rc == STORE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
-            rc = store_uids_push(uids_r, (uint32_t)sqlite3_column_int64(st, 0));
-        if (rc == STORE_OK && src != SQLITE_DONE)
-            rc = store_rc_sqlite(src);
+        rc = store_uids_collect(st, uids_r);
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);

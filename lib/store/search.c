@@ -308,11 +308,7 @@ static int search_run(sqlite3 *db, int64_t mailbox_id, search_ctx *c, store_uids
         else
             sqlite3_bind_int64(st, (int)i + 2, p->num);
     }
-    int rc = STORE_OK, src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW && rc == STORE_OK)
-        rc = store_uids_push(uids, (uint32_t)sqlite3_column_int64(st, 0));
-    if (rc == STORE_OK && src != SQLITE_DONE)
-        rc = store_rc_sqlite(src);
+    int rc = store_uids_collect(st, uids);
     sqlite3_finalize(st);
     return rc;
 }

@@ -293,6 +293,16 @@ int store_quota_set_limit(sqlite3 *db, uint64_t limit)
 
 /* ---- UID lists ------------------------------------------------------------- */
 
+int store_uids_collect(sqlite3_stmt *st, store_uids *u)
+{
+    int rc = STORE_OK, src = SQLITE_DONE;
+    while (rc == STORE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+        rc = store_uids_push(u, (uint32_t)sqlite3_column_int64(st, 0));
+    if (rc == STORE_OK && src != SQLITE_DONE)
+        rc = store_rc_sqlite(src);
+    return rc;
+}
+
 int store_uids_push(store_uids *u, uint32_t uid)
 {
     if (u->n == u->cap) {

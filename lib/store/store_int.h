@@ -54,6 +54,9 @@ int store_uid_next(sqlite3 *db, int64_t mailbox_id, uint32_t *uid_r);
 int store_subscribe_norm(sqlite3 *db, const char *norm);
 
 int store_uids_push(store_uids *u, uint32_t uid);
+/* Steps st to its end, pushing column 0 of every row as a UID (st is not
+ * reset). STORE_OK or an error. */
+int store_uids_collect(sqlite3_stmt *st, store_uids *u);
 
 /* Records keywords as used in a mailbox (space-separated list). */
 int store_keywords_register(sqlite3 *db, int64_t mailbox_id, const char *list);
