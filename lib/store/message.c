@@ -74,8 +74,8 @@ static int msg_insert_body(sqlite3 *db, const void *raw, size_t len, const store
     sqlite3_stmt *st = store_prepare(
         db, "INSERT INTO bodies (size, header_len, envelope, bodystructure, bodystructure_ext, "
             "hdr_from, hdr_to, hdr_cc, hdr_subject, hdr_date, sent_date, message_id, "
-            "in_reply_to, hdr_references, preview, raw) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "in_reply_to, hdr_references, preview) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL)
         return STORE_ERR_DB;
     sqlite3_bind_int64(st, 1, (int64_t)len);
@@ -91,10 +91,18 @@ static int msg_insert_body(sqlite3 *db, const void *raw, size_t len, const store
     msg_bind_text(st, 13, m->in_reply_to);
     msg_bind_text(st, 14, m->references);
     msg_bind_text(st, 15, m->preview);
-    sqlite3_bind_blob64(st, 16, len ? raw : "", len, SQLITE_STATIC);
     int rc = store_step_done(st);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t body_id = sqlite3_last_insert_rowid(db);
+    st = store_prepare(db, "INSERT INTO body_raw (body_id, raw) VALUES (?, ?)");
+    if (st == NULL)
+        return STORE_ERR_DB;
+    sqlite3_bind_int64(st, 1, body_id);
+    sqlite3_bind_blob64(st, 2, len ? raw : "", len, SQLITE_STATIC);
+    rc = store_step_done(st);
     if (rc == STORE_OK)
-        *body_id_r = sqlite3_last_insert_rowid(db);
+        *body_id_r = body_id;
     return rc;
 }
 
@@ -311,7 +319,7 @@ int store_fetch_raw(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint64_t offs
         return STORE_ERR_NOMEM;
     if (n > 0) {
         sqlite3_blob *blob = NULL;
-        int src = sqlite3_blob_open(db, "main", "bodies", "raw", body, 0, &blob);
+        int src = sqlite3_blob_open(db, "main", "body_raw", "raw", body, 0, &blob);
         if (src == SQLITE_OK)
             src = sqlite3_blob_read(blob, buf, (int)n, (int)offset);
         sqlite3_blob_close(blob);

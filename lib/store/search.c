@@ -124,8 +124,11 @@ static void search_fulltext(search_ctx *c, const store_search *k)
         search_str(c, k->str); /* sets the error */
         return;
     }
-    const char *raw = k->kind == STORE_SK_BODY ? "CAST(substr(b.raw, b.header_len + 1) AS TEXT)"
-                                               : "CAST(b.raw AS TEXT)";
+    const char *raw =
+        k->kind == STORE_SK_BODY
+            ? "CAST(substr((SELECT r.raw FROM body_raw r WHERE r.body_id = b.id), "
+              "b.header_len + 1) AS TEXT)"
+            : "CAST((SELECT r.raw FROM body_raw r WHERE r.body_id = b.id) AS TEXT)";
     if (!search_has_word(k->str)) {
         search_out(c, "(instr(lower(coalesce(");
         search_out(c, raw);

@@ -429,6 +429,11 @@ static void test_fts_upgrade(void **state)
     /* Old messages without an index row are expunged and copied fine. */
     assert_int_equal(store_expunge(db, in, NULL, NULL, NULL), STORE_OK);
     assert_int_equal(fts_bits(db, "INBOX", STORE_SK_TEXT, "tango"), 0x0);
+    /* 004 moved the raw bytes out of bodies; an expunge removes them too. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM body_raw"), 2);
+    assert_int_equal(
+        sql_int(db, "SELECT count(*) FROM body_raw WHERE body_id NOT IN (SELECT id FROM bodies)"),
+        0);
     store_range r;
     store_uidset s = one(&r, 1, 3);
     store_copy_result res;
