@@ -187,6 +187,12 @@ static int vfs_x_check_reserved_lock(sqlite3_file *file, int *r)
 
 static int vfs_x_file_control(sqlite3_file *file, int op, void *arg)
 {
+    vfs_file *f = (vfs_file *)file;
+    if ((op == SQLITE_FCNTL_CKPT_START || op == SQLITE_FCNTL_CKPT_DONE) &&
+        f->kind == VFS_KIND_MAIN) {
+        f->ckpt = op == SQLITE_FCNTL_CKPT_START;
+        f->ckpt_have = 0;
+    }
     if (op == SQLITE_FCNTL_VFSNAME) { /* "ownmail-enc/unix" */
         int rc = VFS_REAL(file)->pMethods->xFileControl(VFS_REAL(file), op, arg);
         if (rc == SQLITE_OK)
@@ -298,6 +304,12 @@ static int vfs_x_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *fil
         /* Never open a store file without its key (no plain fallback). */
         if ((f->slot = vfs_slot_find(name)) == NULL)
             return SQLITE_CANTOPEN;
+        randombytes_buf(f->nonce_base, sizeof f->nonce_base);
+        if (f->kind == VFS_KIND_WAL) { /* its database file, for checkpoints */
+            sqlite3_file *m = sqlite3_database_file_object(name);
+            if (m != NULL && m->pMethods == &vfs_io && ((vfs_file *)m)->slot == f->slot)
+                f->main = (vfs_file *)m;
+        }
     } else if (f->kind == VFS_KIND_TEMP) {
         randombytes_buf(f->tkey, sizeof f->tkey);
         randombytes_buf(f->tnonce, sizeof f->tnonce);

@@ -9,7 +9,11 @@
  * page, set with SQLITE_FCNTL_RESERVE_BYTES before the first write):
  *
  *   [0, P-40)     ciphertext of the page's first P-40 bytes
- *   [P-40, P-16)  nonce (24 bytes, fresh random on every write)
+ *   [P-40, P-16)  nonce (24 bytes): 16 bytes never used before (a random
+ *                 base drawn when the file is opened, with a counter added
+ *                 for every seal) then the page's origin (8 bytes, u64
+ *                 big-endian): the WAL frame index for a page written to the
+ *                 WAL, zero for one written to the database or journal
  *   [P-16, P)     Poly1305 tag
  *
  * Reads hand SQLite the plaintext with the 40 reserved bytes zeroed; SQLite
@@ -25,12 +29,21 @@
  * Every other byte of page 1 (the "SQLite format 3" magic included) is
  * encrypted. The plain bytes [16, 24) are bound as associated data.
  *
- * Associated data of every page: "ownmail-vfs-v1" NUL, the file kind (1 byte:
- * main database, WAL, rollback journal), the page number (u32 big-endian;
- * for WAL frames the number in the frame header), the position (8 bytes: the
- * WAL frame index, zero elsewhere), for page 1 its plain bytes 16..23, and
- * the store id. A page copied to another page number, another frame,
- * another kind of file or another store fails authentication. (The WAL
+ * Associated data of every page: "ownmail-vfs-v2" NUL, the class (1 byte:
+ * database-or-WAL page, or rollback-journal page image), the page number
+ * (u32 big-endian; for WAL frames the number in the frame header), for page
+ * 1 its plain bytes 16..23, and the store id. The nonce is authenticated too
+ * (it keys the cipher and the MAC), and so is the origin in it. What this
+ * binds: a page copied to another page number, into or out of a journal, or
+ * to another store fails authentication; in the WAL a page must carry the
+ * index of the frame it is read from, so a page copied to another frame (or
+ * a database page put into the WAL) fails. A WAL page copied into the
+ * database at its own page number opens: that copy is what a checkpoint
+ * does. Between SQLITE_FCNTL_CKPT_START and _DONE (SQLite's checkpoint
+ * loop, which reads each page from the WAL and writes it to the database)
+ * the shim hands the page over still sealed, after checking its origin,
+ * and writes it to the database unchanged: a checkpoint costs no
+ * cryptography, and an altered frame fails when its page is read. (The WAL
  * salts are not bound: SQLite writes frames with zero salts and fixes them
  * at commit when it re-checksums a transaction that overwrote a frame.)
  *
@@ -71,7 +84,8 @@
  * never has a zero nonce) and reads as zeros.
  * Limits of what a file layer can see: someone who can write the files can
  * still roll the whole store (or the tail of the WAL) back to an earlier
- * copy, or zero a whole page.
+ * copy, put an earlier version of a page back at its own page number (from
+ * the database or from a WAL frame that held it), or zero a whole page.
  *
  * mmap is never used (xFetch always declines), so every read is decrypted.
  * A main database, WAL or journal opened through this VFS without a key slot

@@ -16,6 +16,7 @@
 #define VFS_P1_PLAIN_OFF 16 /* page 1: page size .. leaf fraction, 16..23 */
 #define VFS_P1_PLAIN_LEN 8
 #define VFS_NONCE_LEN 24
+#define VFS_NONCE_RANDOM 16 /* nonce bytes before the 8-byte origin */
 #define VFS_TAG_LEN 16
 #define VFS_PAGE_MIN 512
 #define VFS_PAGE_MAX 65536
@@ -45,7 +46,7 @@ typedef struct vfs_slot {
     volatile int wrong_key; /* set when page 1's key check value did not match */
 } vfs_slot;
 
-typedef struct {
+typedef struct vfs_file {
     sqlite3_file base;
     sqlite3_file *real; /* the unix VFS file, allocated right after this struct */
     int kind;
@@ -64,6 +65,17 @@ typedef struct {
     size_t pend_len;
     unsigned char *gather; /* page 1's encrypted ranges */
     size_t gather_len;
+    /* Nonces: a random base drawn at open with a counter added (vfs_nonce). */
+    unsigned char nonce_base[VFS_NONCE_RANDOM];
+    uint64_t nonce_ctr;
+    /* Checkpoint pass-through (vfs_wal_read_sealed): main is the WAL's
+     * database file; on the database file ckpt is set between
+     * SQLITE_FCNTL_CKPT_START and _DONE and ckpt_* name the sealed page
+     * last handed out. */
+    struct vfs_file *main;
+    int ckpt, ckpt_have;
+    uint32_t ckpt_pgno;
+    unsigned char ckpt_tail[VFS_RESERVE_BYTES];
     unsigned char tkey[crypto_stream_xchacha20_KEYBYTES];
     unsigned char tnonce[crypto_stream_xchacha20_NONCEBYTES];
 } vfs_file;

@@ -4,12 +4,12 @@
 
 #include "vfs_int.h"
 
-#define VFS_AD_MAGIC "ownmail-vfs-v1" /* 14 chars + NUL */
+#define VFS_AD_MAGIC "ownmail-vfs-v2" /* 14 chars + NUL */
 static const unsigned char vfs_no_pos[8];
 
 /* The frame index (1-based, u64 big-endian) of the frame starting at fstart:
- * bound in place of the salts, which SQLite zeroes in frames it will
- * re-checksum at commit. */
+ * the origin carried in the nonce of the frame's page (in place of the
+ * salts, which SQLite zeroes in frames it will re-checksum at commit). */
 static void vfs_wal_pos(sqlite3_int64 fstart, sqlite3_int64 szf, unsigned char pos_r[8])
 {
     uint64_t k = (uint64_t)((fstart - VFS_WAL_HDR) / szf) + 1;
@@ -82,19 +82,20 @@ void vfs_page_release(vfs_file *f)
 
 /* ---- Sealing one page ------------------------------------------------- */
 
-static size_t vfs_ad(const vfs_file *f, uint32_t pgno, const unsigned char pos[8],
-                     const unsigned char *p1plain, unsigned char ad[VFS_AD_MAX])
+/* The associated data of a page. Database pages and WAL pages share a
+ * class (a checkpoint copies sealed WAL pages into the database as they
+ * are); journal page images have their own. */
+static size_t vfs_ad(const vfs_file *f, uint32_t pgno, const unsigned char *p1plain,
+                     unsigned char ad[VFS_AD_MAX])
 {
     size_t n = 0;
     memcpy(ad, VFS_AD_MAGIC, sizeof VFS_AD_MAGIC);
     n += sizeof VFS_AD_MAGIC;
-    ad[n++] = (unsigned char)f->kind;
+    ad[n++] = (unsigned char)(f->kind == VFS_KIND_JOURNAL ? VFS_KIND_JOURNAL : VFS_KIND_MAIN);
     ad[n++] = (unsigned char)(pgno >> 24);
     ad[n++] = (unsigned char)(pgno >> 16);
     ad[n++] = (unsigned char)(pgno >> 8);
     ad[n++] = (unsigned char)pgno;
-    memcpy(ad + n, pos, 8);
-    n += 8;
     if (p1plain != NULL) {
         memcpy(ad + n, p1plain, VFS_P1_PLAIN_LEN);
         n += VFS_P1_PLAIN_LEN;
@@ -118,7 +119,18 @@ static void vfs_p1_scatter(unsigned char *page, const unsigned char *src, size_t
     memcpy(page + VFS_KCV_OFF + VFS_KCV_LEN, src + 64, body - (VFS_KCV_OFF + VFS_KCV_LEN));
 }
 
-/* Seals the plain page in (pgsz bytes) into out. */
+/* A fresh nonce: the file's random base with a per-file counter added in,
+ * then the 8-byte origin (see vfs.h). */
+static void vfs_nonce(vfs_file *f, unsigned char nonce[VFS_NONCE_LEN], const unsigned char pos[8])
+{
+    uint64_t c = f->nonce_ctr++;
+    memcpy(nonce, f->nonce_base, VFS_NONCE_RANDOM);
+    for (int i = VFS_NONCE_RANDOM - 1; i >= VFS_NONCE_RANDOM - 8; i--, c >>= 8)
+        nonce[i] ^= (unsigned char)c;
+    memcpy(nonce + VFS_NONCE_RANDOM, pos, VFS_NONCE_LEN - VFS_NONCE_RANDOM);
+}
+
+/* Seals the plain page in (pgsz bytes) into out; pos is its origin. */
 static int vfs_seal(vfs_file *f, unsigned char *out, const unsigned char *in, unsigned pgsz,
                     uint32_t pgno, const unsigned char pos[8])
 {
@@ -126,9 +138,9 @@ static int vfs_seal(vfs_file *f, unsigned char *out, const unsigned char *in, un
     unsigned char *nonce = out + body, *tag = out + body + VFS_NONCE_LEN;
     unsigned char ad[VFS_AD_MAX];
     const unsigned char *key = keys_secret_bytes(f->slot->key);
-    randombytes_buf(nonce, VFS_NONCE_LEN);
+    vfs_nonce(f, nonce, pos);
     if (pgno != 1) {
-        size_t adlen = vfs_ad(f, pgno, pos, NULL, ad);
+        size_t adlen = vfs_ad(f, pgno, NULL, ad);
         crypto_aead_xchacha20poly1305_ietf_encrypt_detached(out, tag, NULL, in, body, ad, adlen,
                                                             NULL, nonce, key);
         return SQLITE_OK;
@@ -142,7 +154,7 @@ static int vfs_seal(vfs_file *f, unsigned char *out, const unsigned char *in, un
     if (g == NULL)
         return SQLITE_IOERR_NOMEM;
     vfs_p1_gather(g, in, body);
-    size_t adlen = vfs_ad(f, pgno, pos, in + VFS_P1_PLAIN_OFF, ad);
+    size_t adlen = vfs_ad(f, pgno, in + VFS_P1_PLAIN_OFF, ad);
     crypto_aead_xchacha20poly1305_ietf_encrypt_detached(g, tag, NULL, g, glen, ad, adlen, NULL,
                                                         nonce, key);
     vfs_p1_scatter(out, g, body);
@@ -152,11 +164,13 @@ static int vfs_seal(vfs_file *f, unsigned char *out, const unsigned char *in, un
 }
 
 /* Opens the sealed page in into out (pgsz bytes each; out == in is fine).
+ * pos: the origin the nonce must carry, NULL for any (database pages: a
+ * page a checkpoint copied carries the frame index it had in the WAL).
  * A page with an all-zero nonce and tag is a hole (SQLite never wrote it;
  * a sealed page never has a zero nonce) and reads as zeros. On failure out
  * is zeroed and SQLITE_IOERR_DATA returned. */
 static int vfs_unseal(vfs_file *f, unsigned char *out, const unsigned char *in, unsigned pgsz,
-                      uint32_t pgno, const unsigned char pos[8])
+                      uint32_t pgno, const unsigned char *pos)
 {
     size_t body = pgsz - VFS_RESERVE_BYTES;
     if (vfs_all_zero(in + body, VFS_RESERVE_BYTES)) {
@@ -167,8 +181,10 @@ static int vfs_unseal(vfs_file *f, unsigned char *out, const unsigned char *in, 
     const unsigned char *key = keys_secret_bytes(f->slot->key);
     unsigned char ad[VFS_AD_MAX];
     int ok;
-    if (pgno != 1) {
-        size_t adlen = vfs_ad(f, pgno, pos, NULL, ad);
+    if (pos != NULL && memcmp(nonce + VFS_NONCE_RANDOM, pos, VFS_NONCE_LEN - VFS_NONCE_RANDOM)) {
+        ok = 0; /* a page from another frame, or from the database, in the WAL */
+    } else if (pgno != 1) {
+        size_t adlen = vfs_ad(f, pgno, NULL, ad);
         ok = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, NULL, in, body, tag, ad,
                                                                  adlen, nonce, key) == 0;
     } else if (sodium_memcmp(in + VFS_KCV_OFF, f->slot->kcv, VFS_KCV_LEN) != 0) {
@@ -182,7 +198,7 @@ static int vfs_unseal(vfs_file *f, unsigned char *out, const unsigned char *in, 
         if (g == NULL)
             return SQLITE_IOERR_NOMEM;
         vfs_p1_gather(g, in, body);
-        size_t adlen = vfs_ad(f, pgno, pos, in + VFS_P1_PLAIN_OFF, ad);
+        size_t adlen = vfs_ad(f, pgno, in + VFS_P1_PLAIN_OFF, ad);
         ok = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(g, NULL, g, glen, tag, ad, adlen,
                                                                  nonce, key) == 0;
         if (ok) {
@@ -224,7 +240,7 @@ static int vfs_main_read_partial(vfs_file *f, unsigned char *buf, int amt, sqlit
     rc = vfs_real_read(f, p, (int)pgsz, 0);
     if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ)
         return rc;
-    int rc2 = vfs_unseal(f, p, p, pgsz, 1, vfs_no_pos);
+    int rc2 = vfs_unseal(f, p, p, pgsz, 1, NULL);
     if (rc2 != SQLITE_OK)
         return rc2;
     memcpy(buf, p + off, (size_t)amt);
@@ -239,7 +255,7 @@ static int vfs_main_read(vfs_file *f, unsigned char *buf, int amt, sqlite3_int64
     int rc = vfs_real_read(f, buf, amt, off);
     if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ)
         return rc;
-    int rc2 = vfs_unseal(f, buf, buf, (unsigned)amt, (uint32_t)(off / amt + 1), vfs_no_pos);
+    int rc2 = vfs_unseal(f, buf, buf, (unsigned)amt, (uint32_t)(off / amt + 1), NULL);
     return rc2 != SQLITE_OK ? rc2 : rc;
 }
 
@@ -247,6 +263,16 @@ static int vfs_main_write(vfs_file *f, const unsigned char *buf, int amt, sqlite
 {
     if (!vfs_is_pgsz(amt) || off % amt != 0)
         return SQLITE_IOERR_WRITE; /* SQLite writes whole pages only */
+    if (f->ckpt) { /* a checkpoint: the sealed page vfs_wal_read_sealed gave */
+        const unsigned char *tail = buf + amt - VFS_RESERVE_BYTES;
+        int sealed = f->ckpt_have && f->ckpt_pgno == (uint32_t)(off / amt + 1) &&
+                     memcmp(tail, f->ckpt_tail, VFS_RESERVE_BYTES) == 0;
+        f->ckpt_have = 0;
+        if (sealed)
+            return vfs_real_write(f, buf, amt, off);
+        if (!vfs_all_zero(tail, VFS_RESERVE_BYTES))
+            return SQLITE_IOERR_WRITE; /* not a plain page, not the one handed out */
+    }
     unsigned char *p = vfs_buf(&f->scratch, &f->scratch_len, (size_t)amt);
     if (p == NULL)
         return SQLITE_IOERR_NOMEM;
@@ -297,6 +323,29 @@ static int vfs_wal_droppable(vfs_file *f, const unsigned char *fhdr, sqlite3_int
     }
 }
 
+/* A checkpoint's read of a frame's page (its connection's database file
+ * is between SQLITE_FCNTL_CKPT_START and _DONE, and SQLite's checkpoint
+ * writes each page it reads straight to the database file): the page is
+ * handed over still sealed, after checking its origin, and remembered so
+ * that vfs_main_write stores it as it is. Database and WAL pages share
+ * their associated data, so the copy opens as a database page; a frame
+ * whose seal was altered fails when the page is read, as it would have. */
+static int vfs_wal_read_sealed(vfs_file *f, unsigned char *buf, const unsigned char *fr,
+                               const unsigned char wpos[8])
+{
+    vfs_file *m = f->main;
+    const unsigned char *tail = fr + VFS_FRAME_HDR + f->pgsz - VFS_RESERVE_BYTES;
+    if (memcmp(tail + VFS_NONCE_RANDOM, wpos, VFS_NONCE_LEN - VFS_NONCE_RANDOM) != 0) {
+        memset(buf, 0, f->pgsz);
+        return SQLITE_IOERR_DATA;
+    }
+    memcpy(buf, fr + VFS_FRAME_HDR, f->pgsz);
+    m->ckpt_pgno = vfs_be32(fr);
+    memcpy(m->ckpt_tail, tail, VFS_RESERVE_BYTES);
+    m->ckpt_have = 1;
+    return SQLITE_OK;
+}
+
 /* The common read of one frame's page (checkpoints, readers): one read of
  * the whole frame, opened straight into the caller's buffer. */
 static int vfs_wal_read_page(vfs_file *f, unsigned char *buf, sqlite3_int64 off)
@@ -310,6 +359,9 @@ static int vfs_wal_read_page(vfs_file *f, unsigned char *buf, sqlite3_int64 off)
         return rc;
     unsigned char wpos[8];
     vfs_wal_pos(off - VFS_FRAME_HDR, szf, wpos);
+    if (rc == SQLITE_OK && f->main != NULL && f->main->ckpt &&
+        !vfs_all_zero(fr + szf - VFS_RESERVE_BYTES, VFS_RESERVE_BYTES))
+        return vfs_wal_read_sealed(f, buf, fr, wpos);
     int rc2 = vfs_unseal(f, buf, fr + VFS_FRAME_HDR, f->pgsz, vfs_be32(fr), wpos);
     return rc2 != SQLITE_OK ? rc2 : rc;
 }

@@ -4,16 +4,18 @@
 #   tests/bench/store.sh [messages]
 #
 # Builds ownmail-store-bench (tests/bench/store_bench.c, Release) in
-# build-bench/ when needed and runs it in a throw-away directory: append
-# `messages` (default 10000) messages of 2 KB to 200 KB in transactions of
-# 100, read them all back, run 100 LIKE searches over a header column, once
-# through the encrypted VFS (lib/vfs) and once over plain SQLite with the same
-# settings. Each side runs twice; the best run counts. The last line is
-# "encrypted/plain ratio: X" (goal <= 1.15).
+# build-bench/ when needed and runs it in a throw-away directory. Through the
+# store's own API (lib/store, metadata from lib/mailbox): append `messages`
+# (default 10000) RFC 5322 messages of 2 KB to 200 KB in transactions of 100,
+# read each back (metadata and raw bytes), run 100 SEARCHes (SUBJECT, FROM,
+# and TEXT / BODY through FTS5); once through the encrypted VFS (lib/vfs) and
+# once over plain SQLite with the same settings. Making and parsing the
+# messages is not timed. Each side runs twice; the best run counts. The last
+# line is "encrypted/plain ratio: X" (goal <= 1.15).
 #
 # Environment:
-#   STORE_BENCH_CACHE_KIB=N  PRAGMA cache_size=-N on both sides (default:
-#                            SQLite's default, 2000 KiB)
+#   STORE_BENCH_SQL="..."    SQL run on both stores after store_attach, to
+#                            try settings ("PRAGMA cache_size=-8192")
 #   BENCH_NO_BUILD=1         use build-bench/bin/ownmail-store-bench as it is
 #   BENCH_KEEP=1             keep the temporary directory
 #

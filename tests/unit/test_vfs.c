@@ -413,6 +413,105 @@ static void test_flip_wal(void **state)
     remove_store(path);
 }
 
+static uint32_t be32_at(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A checkpoint copies the sealed pages of the WAL into the database as they
+ * are (no decryption, no new seal): after it, each page of the database is
+ * byte for byte the last frame that held it, and it reads fine. */
+static void test_checkpoint_copies_sealed(void **state)
+{
+    (void)state;
+    char path[512], wal[600];
+    path_of(path, sizeof path, "ckpt.db");
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    make_wal_store(path, 5);
+    size_t n = 0;
+    unsigned char *w = read_file(wal, &n);
+    assert_non_null(w);
+    const long frame = PGSZ + 24, frames = ((long)n - 32) / frame;
+    sqlite3 *db = open_ok(path, STORE_A, key1);
+    exec_ok(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    vfs_close_store(&db);
+    size_t dn = 0;
+    unsigned char *d = read_file(path, &dn);
+    assert_non_null(d);
+    int compared = 0;
+    for (long i = 0; i < frames; i++) {
+        const unsigned char *fh = w + 32 + i * frame;
+        uint32_t pgno = be32_at(fh);
+        int later = 0; /* a later frame of the same page wins */
+        for (long j = i + 1; j < frames; j++)
+            later |= be32_at(w + 32 + j * frame) == pgno;
+        if (later)
+            continue;
+        assert_true((size_t)pgno * PGSZ <= dn);
+        assert_memory_equal(d + (pgno - 1) * PGSZ, fh + 24, PGSZ);
+        compared++;
+    }
+    assert_true(compared > 10);
+    db = open_ok(path, STORE_A, key1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM t"), 100);
+    assert_true(integrity_ok(db));
+    vfs_close_store(&db);
+    assert_no_plaintext();
+    free(w);
+    free(d);
+    remove_store(path);
+}
+
+/* A frame altered on disk after the WAL was recovered goes through the
+ * checkpoint sealed, and fails when read from the database: an error,
+ * never other data. */
+static void test_checkpoint_of_altered_frame(void **state)
+{
+    (void)state;
+    char path[512], wal[600];
+    path_of(path, sizeof path, "ckptflip.db");
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    make_wal_store(path, 5);
+    sqlite3 *db = open_ok(path, STORE_A, key1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM t"), 100); /* recovered */
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    const long frame = PGSZ + 24, frames = ((long)st.st_size - 32) / frame;
+    flip_byte(wal, 32 + (frames - 2) * frame + 24 + 200); /* a data page of the last commit */
+    sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    vfs_close_store(&db);
+    assert_store_fails(path, STORE_A, key1);
+    remove_store(path);
+}
+
+/* An older frame of a page put over a later frame of the same page (a
+ * replay inside the WAL) fails: the nonce carries the frame's index. */
+static void test_wal_frame_replayed(void **state)
+{
+    (void)state;
+    char path[512], wal[600];
+    path_of(path, sizeof path, "replay.db");
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    make_wal_store(path, 5);
+    size_t n = 0;
+    unsigned char *w = read_file(wal, &n);
+    assert_non_null(w);
+    const long frame = PGSZ + 24, frames = ((long)n - 32) / frame;
+    long a = -1, b = -1;
+    for (long i = 0; i < frames && b < 0; i++)
+        for (long j = i + 1; j < frames && b < 0; j++)
+            if (be32_at(w + 32 + i * frame) == be32_at(w + 32 + j * frame)) {
+                a = i;
+                b = j;
+            }
+    assert_true(b > a && a >= 0);
+    memcpy(w + 32 + b * frame + 24, w + 32 + a * frame + 24, PGSZ);
+    write_file(wal, w, n);
+    assert_store_fails(path, STORE_A, key1);
+    free(w);
+    remove_store(path);
+}
+
 /* A damaged last frame (a write torn by a crash) ends the log there: the
  * last transaction is lost, the store opens with the ones before. */
 static void test_wal_torn_tail(void **state)
@@ -705,6 +804,9 @@ int main(void)
         cmocka_unit_test(test_flip_main),
         cmocka_unit_test(test_flip_wal),
         cmocka_unit_test(test_wal_torn_tail),
+        cmocka_unit_test(test_checkpoint_copies_sealed),
+        cmocka_unit_test(test_checkpoint_of_altered_frame),
+        cmocka_unit_test(test_wal_frame_replayed),
         cmocka_unit_test(test_page_moved_between_stores),
         cmocka_unit_test(test_page_swapped_within_file),
         cmocka_unit_test(test_killed_writer_wal),
