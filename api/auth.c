@@ -1,4 +1,5 @@
 #include "auth.h"
+#include "throttle.h"
 
 #include "db.h"
 #include "log.h"
@@ -206,52 +207,33 @@ bool auth_require_global(req *r)
     return false;
 }
 
-static void throttle_keys(req *r, const char *scope, const char *account, char ip_key[160],
-                          char acct_key[400])
+static redisReply *auth_rds(void *ctx, int argc, const char **argv, const size_t *lens)
 {
-    snprintf(ip_key, 160, "ownmail:throttle:%s:ip:%s", scope, req_ip(r));
-    snprintf(acct_key, 400, "ownmail:throttle:%s:acct:%s", scope, account);
+    (void)ctx;
+    return rds_command_argv(argc, argv, lens);
 }
 
-/* Counts an attempt on both counters in one atomic step, setting the window
- * on the first one. Counting before the credential is checked (and undoing
- * on success) means concurrent guesses cannot all slip past the limit. */
-static const char throttle_script[] = "local a = redis.call('INCR', KEYS[1]) "
-                                      "if a == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
-                                      "local b = redis.call('INCR', KEYS[2]) "
-                                      "if b == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end "
-                                      "return {a, b}";
+static throttle_policy auth_throttle_policy(const req *r)
+{
+    throttle_policy p = {r->app->cfg.throttle_window, r->app->cfg.throttle_ip_max,
+                         r->app->cfg.throttle_account_max};
+    return p;
+}
 
 int throttle_attempt(req *r, const char *scope, const char *account)
 {
-    char ip_key[160], acct_key[400];
-    throttle_keys(r, scope, account, ip_key, acct_key);
-    redisReply *rep = rds_command("EVAL %s 2 %s %s %lld", throttle_script, ip_key, acct_key,
-                                  r->app->cfg.throttle_window);
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-        rep->element[0]->type != REDIS_REPLY_INTEGER ||
-        rep->element[1]->type != REDIS_REPLY_INTEGER) {
-        if (rep != NULL)
-            freeReplyObject(rep);
+    throttle_policy p = auth_throttle_policy(r);
+    long ttl = 0;
+    switch (throttle_count(auth_rds, NULL, &p, scope, req_ip(r), account, &ttl)) {
+    case THROTTLE_OK:
+        return 0;
+    case THROTTLE_UNAVAILABLE:
         /* Fail closed: without the counters there is no brute-force limit. */
         reply_problem(r, PROBLEM_SERVICE_UNAVAILABLE, "login throttling is unavailable");
         return -1;
+    case THROTTLE_OVER:
+        break;
     }
-    long long ip = rep->element[0]->integer, acct = rep->element[1]->integer;
-    freeReplyObject(rep);
-    const char *over = NULL;
-    if (ip > r->app->cfg.throttle_ip_max)
-        over = ip_key;
-    else if (acct > r->app->cfg.throttle_account_max)
-        over = acct_key;
-    if (over == NULL)
-        return 0;
-    long ttl = (long)r->app->cfg.throttle_window;
-    rep = rds_command("TTL %s", over);
-    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
-        ttl = (long)rep->integer;
-    if (rep != NULL)
-        freeReplyObject(rep);
     log_warn(r->id, "throttled %s login for %s from %s", scope, account, req_ip(r));
     reply_retry_after(r, ttl);
     reply_problem(r, PROBLEM_TOO_MANY_REQUESTS, "too many failed attempts");
@@ -265,16 +247,5 @@ void throttle_failed(req *r, const char *scope, const char *account)
 
 void throttle_success(req *r, const char *scope, const char *account)
 {
-    char ip_key[160], acct_key[400];
-    throttle_keys(r, scope, account, ip_key, acct_key);
-    redisReply *rep = rds_command("DEL %s", acct_key);
-    if (rep != NULL)
-        freeReplyObject(rep);
-    /* The address's count keeps only failures (never below zero). */
-    rep = rds_command("EVAL %s 1 %s",
-                      "if redis.call('DECR', KEYS[1]) < 0 then "
-                      "redis.call('SET', KEYS[1], 0, 'KEEPTTL') end",
-                      ip_key);
-    if (rep != NULL)
-        freeReplyObject(rep);
+    throttle_forgive(auth_rds, NULL, scope, req_ip(r), account);
 }
