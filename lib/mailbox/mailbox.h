@@ -65,8 +65,10 @@ typedef struct mailbox mailbox;
 
 /* Opens (creating when missing) <data_dir>/stores/<store_id>.db (stores/ is
  * created with mode 0700) through vfs_open_store under store_key, attaches
- * and migrates it (store_attach) and creates the default mailboxes
- * (store_ensure_defaults).
+ * and migrates it (store_attach), creates the default mailboxes
+ * (store_ensure_defaults) and computes the SORT keys the store lacks
+ * (mailbox_sort_backfill; a failure there is logged, not returned: SORT
+ * then answers STORE_ERR_SORT_KEYS until a backfill succeeds).
  *
  * pk is the user's X25519 public key (from the directory). sealed_sk /
  * sealed_len is the secret key sealed under the store key
@@ -111,9 +113,29 @@ const char *mailbox_store_id(mailbox *m);
  * MAILBOX_INDEX_TEXT_MAX bytes). A malformed message still gets metadata.
  * MAILBOX_ERR_NOMEM is the only error (meta is then all NULL). */
 mailbox_result mailbox_meta_from_mime(const char *raw, size_t len, store_msg_meta *meta);
+/* Also the SORT keys (RFC 5256 3, RFC 5957 2): sort_subject the base
+ * subject of the decoded Subject (mime_subject_base); sort_from, sort_to,
+ * sort_cc the local part of the first address of From, To, Cc (a group:
+ * its decoded name); display_from, display_to the decoded display-name of
+ * the first address of From, To, else its addr-spec ("local@domain"); ""
+ * when absent, never NULL. */
 /* Wipes and frees the strings of a meta filled by mailbox_meta_from_mime and
  * zeroes it; a zeroed meta is fine. */
 void mailbox_meta_free(store_msg_meta *meta);
+
+/* ---- SORT keys of older messages (backfill.c) ------------------------------- */
+
+/* Bodies per transaction of the backfill. */
+#define MAILBOX_SORT_BACKFILL_BATCH 256
+
+/* Computes the SORT keys of every body that lacks them (stored before
+ * store schema version 5, or appended without them): each one's raw
+ * header through mailbox_meta_from_mime, stored with store_sort_keys_set,
+ * MAILBOX_SORT_BACKFILL_BATCH bodies per transaction so that other
+ * sessions get the store between batches. Nothing to do costs one indexed
+ * lookup. *filled_r (may be NULL) gets the number of bodies filled. Errors:
+ * MAILBOX_ERR_STORE, MAILBOX_ERR_NOMEM (what was committed stays). */
+mailbox_result mailbox_sort_backfill(mailbox *m, size_t *filled_r, char *err, size_t errlen);
 
 /* Appends in[0..len) to out with every bare LF turned into CRLF (RFC 5322
  * 2.3: CR and LF only occur together). A bare CR is kept as is, as most

@@ -381,6 +381,68 @@ static const char *meta_need(char *s, bool *oom)
     return s;
 }
 
+static char *meta_strdup(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d != NULL)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+/* addr-spec of a (RFC 5322 3.4.1): "local@domain", the local part alone
+ * without a domain, "" without a local part. */
+static char *meta_addr_spec(const mime_address *a)
+{
+    if (a->mailbox == NULL)
+        return meta_strdup("");
+    if (a->host == NULL)
+        return meta_strdup(a->mailbox);
+    size_t m = strlen(a->mailbox), h = strlen(a->host);
+    char *d = malloc(m + h + 2);
+    if (d != NULL) {
+        memcpy(d, a->mailbox, m);
+        d[m] = '@';
+        memcpy(d + m + 1, a->host, h + 1);
+    }
+    return d;
+}
+
+/* The SORT keys of the first address of the field name, from its raw
+ * value: RFC 5256 3 sorts on its addr-mailbox (a group on its name, as the
+ * ENVELOPE shows a group), RFC 5957 2 on its display-name, else its
+ * addr-spec. "" when the field or the part is absent. display_r may be
+ * NULL. */
+static void meta_address_keys(const mime_message *msg, const char *name, const char **sort_r,
+                              const char **display_r, bool *oom)
+{
+    char *raw = NULL;
+    mime_address a;
+    int r = mime_header_get_raw(msg, NULL, name, &raw);
+    r = r > 0 ? mime_address_first(raw, strlen(raw), &a) : r;
+    free(raw);
+    if (r < 0) {
+        *oom = true;
+        return;
+    }
+    if (r == 0)
+        memset(&a, 0, sizeof(a));
+    const char *mbox = a.group ? a.name : a.mailbox;
+    *sort_r = meta_need(meta_strdup(mbox != NULL ? mbox : ""), oom);
+    if (display_r != NULL)
+        *display_r = meta_need(a.name != NULL ? meta_strdup(a.name) : meta_addr_spec(&a), oom);
+    mime_address_clear(&a);
+}
+
+/* The SORT keys of store_msg_meta (schema/store/005_sort_prune.sql). */
+static void meta_sort_keys(const mime_message *msg, store_msg_meta *s, bool *oom)
+{
+    s->sort_subject = meta_need(mime_subject_base(s->subject != NULL ? s->subject : ""), oom);
+    meta_address_keys(msg, "From", &s->sort_from, &s->display_from, oom);
+    meta_address_keys(msg, "To", &s->sort_to, &s->display_to, oom);
+    meta_address_keys(msg, "Cc", &s->sort_cc, NULL, oom);
+}
+
 mailbox_result mailbox_meta_from_mime(const char *raw, size_t len, store_msg_meta *meta)
 {
     memset(meta, 0, sizeof(*meta));
@@ -403,6 +465,7 @@ mailbox_result mailbox_meta_from_mime(const char *raw, size_t len, store_msg_met
     s->sent_date = s->date != NULL ? mailbox_parse_date(s->date, strlen(s->date)) : 0;
     s->preview = meta_need(meta_preview(msg, raw != NULL ? raw : ""), &oom);
     s->index_text = meta_need(mime_index_text(msg, MAILBOX_INDEX_TEXT_MAX), &oom);
+    meta_sort_keys(msg, s, &oom);
     mime_free(&msg);
     if (oom) {
         mailbox_meta_free(meta);
@@ -429,7 +492,13 @@ void mailbox_meta_free(store_msg_meta *meta)
                           (char *)s->in_reply_to,
                           (char *)s->references,
                           (char *)s->preview,
-                          (char *)s->index_text};
+                          (char *)s->index_text,
+                          (char *)s->sort_subject,
+                          (char *)s->sort_from,
+                          (char *)s->sort_to,
+                          (char *)s->sort_cc,
+                          (char *)s->display_from,
+                          (char *)s->display_to};
     /* they hold message text: wipe it before the memory goes back */
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         if (strs[i] != NULL)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "log.h"
 #include "vfs.h"
 
 struct mailbox {
@@ -244,6 +245,20 @@ static mailbox_result mailbox_attach(mailbox *m, char *err, size_t errlen)
     return MAILBOX_OK;
 }
 
+/* Schema version 5 added SORT keys; bodies stored before have none. A
+ * failure here does not keep the user out: SORT reports the missing keys
+ * (STORE_ERR_SORT_KEYS) and the next open tries again. */
+static void mailbox_open_backfill(mailbox *m)
+{
+    char msg[MAILBOX_ERR_LEN] = "";
+    size_t filled = 0;
+    mailbox_result r = mailbox_sort_backfill(m, &filled, msg, sizeof(msg));
+    if (r != MAILBOX_OK)
+        log_warn(NULL, "store %s: %s", m->store_id, msg);
+    else if (filled > 0)
+        log_info(NULL, "store %s: sort keys computed for %zu messages", m->store_id, filled);
+}
+
 mailbox_result mailbox_open(const char *data_dir, const char *store_id,
                             const keys_secret *store_key,
                             const unsigned char pk[KEYS_X25519_PK_LEN],
@@ -281,6 +296,7 @@ mailbox_result mailbox_open(const char *data_dir, const char *store_id,
         mailbox_close(&m);
         return res;
     }
+    mailbox_open_backfill(m);
     *r = m;
     return MAILBOX_OK;
 }

@@ -1,7 +1,8 @@
 /* RFC 5322 3.4 address lists (with the obsolete syntax of 4.4: routes,
- * phrases with dots, missing parts) for the IMAP ENVELOPE (RFC 9051 7.5.2)
- * and for the text to index. Lenient: whatever the input, some list comes
- * out; a mailbox without a domain gets the host "MISSING_DOMAIN". */
+ * phrases with dots, missing parts) for the IMAP ENVELOPE (RFC 9051 7.5.2),
+ * for the text to index and for the SORT keys (the first address).
+ * Lenient: whatever the input, some list comes out; a mailbox without a
+ * domain gets the host "MISSING_DOMAIN". */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,10 @@ static int tokenize(const char *s, size_t len, tokens *out)
 
 typedef struct addr_ctx {
     buf *out;
-    bool imap; /* IMAP address structures, else "name <a@b>, " text */
+    bool imap;             /* IMAP address structures, else "name <a@b>, " text */
+    mime_address *first;   /* only the first address, into this (out unused) */
+    mime_address_fn *each; /* every mailbox to this (out and first unused) */
+    void *each_ctx;
     size_t count;
     bool after_group_start; /* text: no ", " right after "group: " */
     int err;
@@ -162,10 +166,71 @@ static int concat_append(buf *b, const tok *t, size_t from, size_t to)
     return 0;
 }
 
+/* A malloc'd, NUL-terminated copy of s[0..len) decoded (RFC 2047) to UTF-8;
+ * NULL when len is 0 or on OOM (*err set). */
+static char *first_decoded(const char *s, size_t len, int *err)
+{
+    if (len == 0)
+        return NULL;
+    char *d = mime_decode_header(s, len, MIME_ADDRESS_PART_MAX);
+    if (d == NULL)
+        *err = -1;
+    return d;
+}
+
+static char *first_copy(const char *s, const char *missing, int *err)
+{
+    if (s == NULL || strcmp(s, missing) == 0 || s[0] == '\0')
+        return NULL;
+    size_t n = strlen(s);
+    if (n > MIME_ADDRESS_PART_MAX)
+        n = MIME_ADDRESS_PART_MAX;
+    char *d = malloc(n + 1);
+    if (d == NULL) {
+        *err = -1;
+        return NULL;
+    }
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+/* The first address only (mime_address_first). */
+static void emit_first(addr_ctx *c, const buf *name, const char *mbox, const char *host)
+{
+    mime_address *a = c->first;
+    int r = 0;
+    if (mbox != NULL && host == NULL) { /* a group's start marker */
+        a->group = true;
+        a->name = first_decoded(mbox, strlen(mbox), &r);
+    } else if (mbox != NULL) {
+        a->name = name != NULL ? first_decoded(name->data, name->len, &r) : NULL;
+        a->mailbox = first_copy(mbox, ADDR_MISSING_MAILBOX, &r);
+        a->host = first_copy(host, ADDR_MISSING_DOMAIN, &r);
+    }
+    if (r != 0)
+        c->err = -1;
+}
+
 static void emit(addr_ctx *c, const buf *name, const buf *adl, const char *mbox, const char *host)
 {
     buf *o = c->out;
     int r = 0;
+    if (c->first != NULL) {
+        if (c->count++ == 0)
+            emit_first(c, name, mbox, host);
+        return;
+    }
+    if (c->each != NULL) {
+        if (mbox != NULL && host != NULL) { /* not a group's start or end */
+            bool no_mbox = strcmp(mbox, ADDR_MISSING_MAILBOX) == 0;
+            bool no_host = strcmp(host, ADDR_MISSING_DOMAIN) == 0;
+            if (c->each(c->each_ctx, no_mbox ? NULL : mbox, no_host ? NULL : host) != 0)
+                c->err = -1;
+        }
+        c->count++;
+        return;
+    }
     if (c->imap) {
         if (c->count == 0) /* RFC 3501 9: "(" 1*address ")", no separator */
             r |= buf_append_char(o, '(');
@@ -313,14 +378,17 @@ static size_t parse_group(addr_ctx *c, const tok *t, size_t i, size_t colon, siz
     return i < n ? i + 1 : n;
 }
 
-static int address_list(buf *out, const char *value, size_t len, bool imap)
+static int address_list_ctx(addr_ctx *cp, const char *value, size_t len)
 {
     tokens tk;
     if (tokenize(value, len, &tk) < 0)
         return -1;
-    addr_ctx c = {.out = out, .imap = imap};
+    addr_ctx c = *cp;
+    mime_address *first = c.first;
+    buf *out = c.out;
+    bool imap = c.imap;
     size_t i = 0;
-    while (i < tk.n && c.err == 0) {
+    while (i < tk.n && c.err == 0 && (first == NULL || c.count == 0)) {
         if (tok_is(&tk.t[i], ',') || tok_is(&tk.t[i], ';')) {
             i++;
             continue;
@@ -337,17 +405,54 @@ static int address_list(buf *out, const char *value, size_t len, bool imap)
     free(tk.t);
     if (c.err != 0)
         return -1;
+    if (first != NULL)
+        return c.count > 0 ? 1 : 0;
+    if (c.each != NULL)
+        return 0;
     if (imap)
         return buf_append_str(out, c.count > 0 ? ")" : "NIL");
     return 0;
 }
 
+static int address_list(buf *out, const char *value, size_t len, bool imap, mime_address *first)
+{
+    addr_ctx c = {.out = out, .imap = imap, .first = first};
+    return address_list_ctx(&c, value, len);
+}
+
+int mime_address_each(const char *value, size_t len, mime_address_fn *fn, void *ctx)
+{
+    addr_ctx c = {.each = fn, .each_ctx = ctx};
+    return value == NULL ? 0 : address_list_ctx(&c, value, len);
+}
+
 int mime_address_list_imap(buf *out, const char *value, size_t len)
 {
-    return address_list(out, value, len, true);
+    return address_list(out, value, len, true, NULL);
 }
 
 int mime_address_list_text(buf *out, const char *value, size_t len)
 {
-    return address_list(out, value, len, false);
+    return address_list(out, value, len, false, NULL);
+}
+
+int mime_address_first(const char *value, size_t len, mime_address *addr_r)
+{
+    memset(addr_r, 0, sizeof(*addr_r));
+    if (value == NULL)
+        return 0;
+    int r = address_list(NULL, value, len, false, addr_r);
+    if (r < 0)
+        mime_address_clear(addr_r);
+    return r;
+}
+
+void mime_address_clear(mime_address *addr)
+{
+    if (addr == NULL)
+        return;
+    free(addr->name);
+    free(addr->mailbox);
+    free(addr->host);
+    memset(addr, 0, sizeof(*addr));
 }

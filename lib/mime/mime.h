@@ -176,6 +176,36 @@ int mime_header_get_raw(const mime_message *msg, const mime_part *part, const ch
 /* The base subject of RFC 5256 2.1 of a decoded Subject ("Re: [list] Fwd:
  * hi (fwd)" -> "hi"), for SORT and THREAD. malloc'd; NULL on OOM. */
 char *mime_subject_base(const char *subject);
+/* The same, and *is_reply_r (may be NULL) tells whether the subject was a
+ * reply or forward for THREAD=REFERENCES (RFC 5256 3, step 5): whether a
+ * subj-refwd ("Re:", "Fwd:" ...), a "(fwd)" trailer or a "[fwd: ...]"
+ * wrapper was removed (blobs and white space alone do not count). */
+char *mime_subject_base_reply(const char *subject, bool *is_reply_r);
+
+/* The first address of an address-list header value (RFC 5322 3.4, the
+ * obsolete forms of 4.4 accepted), as the first address of the IMAP
+ * ENVELOPE list shows it (RFC 9051 7.5.2), for SORT (RFC 5256 3: the
+ * addr-mailbox of the first address) and DISPLAYFROM / DISPLAYTO (RFC 5957
+ * 2: its display-name). Every string is malloc'd, NUL-terminated, at most
+ * MIME_ADDRESS_PART_MAX bytes, NULL when absent or empty. */
+#define MIME_ADDRESS_PART_MAX 4096
+typedef struct mime_address {
+    char *name;    /* display-name, RFC 2047 decoded to UTF-8 (a group: its name) */
+    char *mailbox; /* local-part, quotes removed (addr-mailbox); NULL for a group */
+    char *host;    /* domain (addr-host); NULL for a group */
+    bool group;    /* the list starts with a group ("undisclosed-recipients:;") */
+} mime_address;
+/* value[0..len): the raw (undecoded, unfolded) field value. Returns 1 with
+ * *addr_r filled, 0 when the list holds no address (*addr_r zeroed), -1 on
+ * OOM. Free with mime_address_clear. */
+int mime_address_first(const char *value, size_t len, mime_address *addr_r);
+void mime_address_clear(mime_address *addr);
+/* Calls fn for every mailbox of an address-list value (raw, unfolded), group
+ * members included, with its local part (quotes removed) and domain, each
+ * NULL when missing; stops when fn returns non-zero. Returns 0, or -1 when fn
+ * stopped it or memory ran out. (The submission From check: every mailbox.) */
+typedef int mime_address_fn(void *ctx, const char *mailbox, const char *host);
+int mime_address_each(const char *value, size_t len, mime_address_fn *fn, void *ctx);
 
 /* Decoders (decode.c), usable on their own. Output is malloc'd and
  * NUL-terminated; at most max bytes are produced (the rest is dropped).

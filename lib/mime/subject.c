@@ -47,8 +47,9 @@ static size_t refwd_len(const char *s, size_t len)
 }
 
 /* RFC 5256 2.1 steps 3-4: subj-leader = (*subj-blob subj-refwd) / WSP, and
- * a leading subj-blob when something remains after it. */
-static bool strip_leader(const char **s, size_t *len)
+ * a leading subj-blob when something remains after it. *reply is set when
+ * a subj-refwd went. */
+static bool strip_leader(const char **s, size_t *len, bool *reply)
 {
     const char *p = *s;
     size_t n = *len;
@@ -64,6 +65,7 @@ static bool strip_leader(const char **s, size_t *len)
     size_t r = refwd_len(p + i, n - i);
     if (r > 0) {
         *s = p + i + r, *len = n - i - r;
+        *reply = true;
         return true;
     }
     b = blob_len(p, n);
@@ -74,21 +76,30 @@ static bool strip_leader(const char **s, size_t *len)
     return false;
 }
 
-/* Step 2: subj-trailer = "(fwd)" / WSP, repeatedly. */
-static void strip_trailer(const char *s, size_t *len)
+/* Step 2: subj-trailer = "(fwd)" / WSP, repeatedly; *reply is set when a
+ * "(fwd)" went. */
+static void strip_trailer(const char *s, size_t *len, bool *reply)
 {
     for (;;) {
         while (*len > 0 && is_wsp(s[*len - 1]))
             (*len)--;
-        if (*len >= 5 && strncasecmp(s + *len - 5, "(fwd)", 5) == 0)
+        if (*len >= 5 && strncasecmp(s + *len - 5, "(fwd)", 5) == 0) {
             *len -= 5;
-        else
+            *reply = true;
+        } else {
             return;
+        }
     }
 }
 
 char *mime_subject_base(const char *subject)
 {
+    return mime_subject_base_reply(subject, NULL);
+}
+
+char *mime_subject_base_reply(const char *subject, bool *is_reply_r)
+{
+    bool reply = false;
     size_t n = strlen(subject);
     char *norm = malloc(n + 1);
     if (norm == NULL)
@@ -106,13 +117,14 @@ char *mime_subject_base(const char *subject)
     const char *s = norm;
     size_t len = k;
     for (;;) {
-        strip_trailer(s, &len);
-        while (strip_leader(&s, &len))
+        strip_trailer(s, &len, &reply);
+        while (strip_leader(&s, &len, &reply))
             ;
         /* step 5: subj-fwd-hdr "[fwd:" ... subj-fwd-trl "]" */
         if (len >= 6 && strncasecmp(s, "[fwd:", 5) == 0 && s[len - 1] == ']') {
             s += 5;
             len -= 6;
+            reply = true;
             continue;
         }
         break;
@@ -123,5 +135,7 @@ char *mime_subject_base(const char *subject)
         out[len] = '\0';
     }
     free(norm);
+    if (is_reply_r != NULL)
+        *is_reply_r = reply;
     return out;
 }

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int range_cmp(const void *a, const void *b)
 {
@@ -126,12 +127,13 @@ static int copy_expunge_one(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint6
     int rc = store_step_done(st);
     if (rc != STORE_OK)
         return rc;
-    st = store_prepare(db, "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) "
-                           "VALUES (?, ?, ?)");
+    st = store_prepare(db, "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, "
+                           "expunged_at) VALUES (?, ?, ?, ?)");
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, mailbox_id);
         sqlite3_bind_int64(st, 2, uid);
         sqlite3_bind_int64(st, 3, (int64_t)modseq);
+        sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
     }
     return store_step_done(st);
 }
@@ -300,6 +302,22 @@ int store_expunge(sqlite3 *db, int64_t mailbox_id, const store_uidset *set, stor
     return rc;
 }
 
+/* STORE_ERR_EXPUNGE_LOG when the log of the mailbox lacks entries above
+ * since (pruned up to its vanished floor: schema/store/005_sort_prune.sql). */
+static int copy_log_complete(sqlite3 *db, int64_t mailbox_id, uint64_t since)
+{
+    sqlite3_stmt *st = store_prepare(db, "SELECT vanished_floor FROM mailboxes WHERE id = ?");
+    if (st == NULL)
+        return STORE_ERR_DB;
+    sqlite3_bind_int64(st, 1, mailbox_id);
+    int src = sqlite3_step(st);
+    uint64_t floor = src == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return store_rc_sqlite(src);
+    return since < floor ? STORE_ERR_EXPUNGE_LOG : STORE_OK;
+}
+
 int store_vanished(sqlite3 *db, int64_t mailbox_id, uint64_t since, const store_uidset *set,
                    store_uids *uids_r)
 {
@@ -309,6 +327,7 @@ int store_vanished(sqlite3 *db, int64_t mailbox_id, uint64_t since, const store_
     int rc = store_uidset_merge(set, &r, &nr);
     if (rc != STORE_OK)
         return rc;
+
     static const store_range all = {1, UINT32_MAX};
     const store_range *q = nr ? r : &all;
     size_t nq = nr ? nr : (set == NULL);
@@ -327,6 +346,11 @@ int store_vanished(sqlite3 *db, int64_t mailbox_id, uint64_t since, const store_
     }
     sqlite3_finalize(st);
     free(r);
+    /* The floor is read after the log: a prune raises it in or before the
+     * transaction that deletes entries, so a prune that ran meanwhile is
+     * seen here and the partial list is not returned. */
+    if (rc == STORE_OK)
+        rc = copy_log_complete(db, mailbox_id, since);
     if (rc != STORE_OK)
         store_uids_free(uids_r);
     return rc;

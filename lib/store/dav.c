@@ -472,14 +472,16 @@ static int dav_log_change(sqlite3 *db, int64_t id, const char *href, uint64_t re
 {
     sqlite3_stmt *st = dav_prepare(
         db,
-        "INSERT INTO dav_changes (collection_id, href, revision, deleted) VALUES (?, ?, ?, ?) "
+        "INSERT INTO dav_changes (collection_id, href, revision, deleted, changed_at) "
+        "VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (collection_id, href) DO UPDATE SET revision = excluded.revision, "
-        "deleted = excluded.deleted",
+        "deleted = excluded.deleted, changed_at = excluded.changed_at",
         id, href);
     if (st == NULL)
         return STORE_ERR_DB;
     sqlite3_bind_int64(st, 3, (int64_t)rev);
     sqlite3_bind_int(st, 4, deleted);
+    sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
     return store_step_done(st);
 }
 

@@ -26,8 +26,9 @@ int store_delivery_record(sqlite3 *db, const char *key)
     return store_tx_end(db, &tx, rc);
 }
 
-int store_delivery_prune(sqlite3 *db, int64_t older_than)
+int store_delivery_prune_n(sqlite3 *db, int64_t older_than, uint64_t *n_r)
 {
+    *n_r = 0;
     store_tx tx;
     int rc = store_tx_begin(db, &tx);
     if (rc != STORE_OK)
@@ -35,5 +36,14 @@ int store_delivery_prune(sqlite3 *db, int64_t older_than)
     sqlite3_stmt *st = store_prepare(db, "DELETE FROM deliveries WHERE created_at < ?");
     if (st != NULL)
         sqlite3_bind_int64(st, 1, older_than);
-    return store_tx_end(db, &tx, store_step_done(st));
+    rc = store_step_done(st);
+    if (rc == STORE_OK)
+        *n_r = (uint64_t)sqlite3_changes64(db);
+    return store_tx_end(db, &tx, rc);
+}
+
+int store_delivery_prune(sqlite3 *db, int64_t older_than)
+{
+    uint64_t n = 0;
+    return store_delivery_prune_n(db, older_than, &n);
 }

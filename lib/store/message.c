@@ -40,7 +40,13 @@ static int msg_meta_valid(const store_msg_meta *m)
                              m->in_reply_to,
                              m->references,
                              m->preview,
-                             m->index_text};
+                             m->index_text,
+                             m->sort_subject,
+                             m->sort_from,
+                             m->sort_to,
+                             m->sort_cc,
+                             m->display_from,
+                             m->display_to};
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
         if (s[i] != NULL && strnlen(s[i], STORE_META_MAX + 1) > STORE_META_MAX)
             return STORE_ERR_LIMIT;
@@ -74,8 +80,9 @@ static int msg_insert_body(sqlite3 *db, const void *raw, size_t len, const store
     sqlite3_stmt *st = store_prepare(
         db, "INSERT INTO bodies (size, header_len, envelope, bodystructure, bodystructure_ext, "
             "hdr_from, hdr_to, hdr_cc, hdr_subject, hdr_date, sent_date, message_id, "
-            "in_reply_to, hdr_references, preview) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "in_reply_to, hdr_references, preview, sort_subject, sort_from, sort_to, sort_cc, "
+            "display_from, display_to) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st == NULL)
         return STORE_ERR_DB;
     sqlite3_bind_int64(st, 1, (int64_t)len);
@@ -91,6 +98,10 @@ static int msg_insert_body(sqlite3 *db, const void *raw, size_t len, const store
     msg_bind_text(st, 13, m->in_reply_to);
     msg_bind_text(st, 14, m->references);
     msg_bind_text(st, 15, m->preview);
+    const char *const keys[] = {m->sort_subject, m->sort_from,    m->sort_to,
+                                m->sort_cc,      m->display_from, m->display_to};
+    for (int i = 0; i < 6; i++)
+        msg_bind_text(st, 16 + i, keys[i]);
     int rc = store_step_done(st);
     if (rc != STORE_OK)
         return rc;

@@ -1,5 +1,6 @@
 /* lib/store: SEARCH (RFC 9051 6.4.4) compiled to one SQL statement with
- * bound values; never a value spliced into the SQL text. */
+ * bound values; never a value spliced into the SQL text. SORT and THREAD
+ * filter their messages with the same compiler (store_search_prepare). */
 #include "store_int.h"
 
 #include "buf.h"
@@ -143,12 +144,46 @@ static void search_fulltext(search_ctx *c, const store_search *k)
         return;
     }
     c->owned[c->nowned++] = query; /* at most one per node */
-    search_out(c, "(CASE WHEN EXISTS (SELECT 1 FROM body_index x WHERE x.body_id = b.id) "
+    /* Whether a body is indexed is asked of FTS5's own docsize table (one
+     * small row per indexed rowid, many to a page) rather than of
+     * body_index, whose rows hold the whole text: one page read (and, in the
+     * encrypted store, decrypted) per message and search otherwise. */
+    search_out(c, "(CASE WHEN EXISTS (SELECT 1 FROM body_fts_docsize d WHERE d.id = b.id) "
                   "THEN b.id IN (SELECT rowid FROM body_fts WHERE body_fts MATCH ?) "
                   "ELSE instr(lower(coalesce(");
     search_out(c, raw);
     search_out(c, ", '')), lower(?)) > 0 END)");
     search_text(c, query);
+    search_str(c, k->str);
+}
+
+/* A HEADER field name: 1*ftext (RFC 5322 3.6.8: printable ASCII but ':'). */
+static int search_field_name_check(const char *name)
+{
+    if (name == NULL)
+        return STORE_ERR_INVALID;
+    size_t n = strnlen(name, STORE_SEARCH_FIELD_MAX + 1);
+    if (n > STORE_SEARCH_FIELD_MAX)
+        return STORE_ERR_LIMIT;
+    if (n == 0)
+        return STORE_ERR_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (name[i] < 33 || name[i] > 126 || name[i] == ':')
+            return STORE_ERR_INVALID;
+    return STORE_OK;
+}
+
+/* HEADER and BCC: om_header_match() (search_header.c) reads the header. */
+static void search_header(search_ctx *c, const store_search *k)
+{
+    const char *name = k->kind == STORE_SK_BCC ? "Bcc" : k->name;
+    int rc = search_field_name_check(name);
+    if (rc != STORE_OK) {
+        c->rc = rc;
+        return;
+    }
+    search_out(c, "(om_header_match(b.id, b.header_len, ?, ?) = 1)");
+    search_text(c, name);
     search_str(c, k->str);
 }
 
@@ -272,6 +307,10 @@ static void search_leaf(search_ctx *c, const store_search *k)
     case STORE_SK_TEXT:
         search_fulltext(c, k);
         break;
+    case STORE_SK_HEADER:
+    case STORE_SK_BCC:
+        search_header(c, k);
+        break;
     default:
         if (k->kind >= STORE_SK_BEFORE && k->kind <= STORE_SK_SENTSINCE)
             search_date(c, k->kind, k->num);
@@ -298,44 +337,60 @@ static void search_node(search_ctx *c, const store_search *k, int depth)
         search_leaf(c, k);
 }
 
-static int search_run(sqlite3 *db, int64_t mailbox_id, search_ctx *c, store_uids *uids)
+/* The values are bound SQLITE_TRANSIENT: the statement outlives c. */
+static void search_bind(sqlite3_stmt *st, int64_t mailbox_id, const search_ctx *c)
 {
-    sqlite3_stmt *st = store_prepare(db, c->sql.data);
-    if (st == NULL)
-        return store_rc_sqlite(sqlite3_errcode(db));
     sqlite3_bind_int64(st, 1, mailbox_id);
     for (size_t i = 0; i < c->nparams; i++) {
         const search_param *p = &c->params[i];
         if (p->text)
-            sqlite3_bind_text(st, (int)i + 2, p->str, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, (int)i + 2, p->str, -1, SQLITE_TRANSIENT);
         else
             sqlite3_bind_int64(st, (int)i + 2, p->num);
     }
-    int rc = store_uids_collect(st, uids);
-    sqlite3_finalize(st);
+}
+
+int store_search_prepare(sqlite3 *db, int64_t mailbox_id, const char *head,
+                         const store_search *filter, const char *tail, sqlite3_stmt **st_r)
+{
+    *st_r = NULL;
+    search_ctx *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return STORE_ERR_NOMEM;
+    buf_init(&c->sql, SEARCH_SQL_MAX);
+    search_out(c, head);
+    search_out(c, " WHERE m.mailbox_id = ? AND ");
+    if (filter != NULL)
+        search_node(c, filter, 0);
+    else
+        search_out(c, "1");
+    search_out(c, tail);
+    int rc = c->rc;
+    if (rc == STORE_OK)
+        rc = store_mailbox_check_id(db, mailbox_id);
+    if (rc == STORE_OK && (*st_r = store_prepare(db, c->sql.data)) == NULL)
+        rc = store_rc_sqlite(sqlite3_errcode(db));
+    if (rc == STORE_OK)
+        search_bind(*st_r, mailbox_id, c);
+    buf_free(&c->sql);
+    for (size_t i = 0; i < c->nowned; i++)
+        free(c->owned[i]);
+    free(c);
     return rc;
 }
 
 int store_search_uids(sqlite3 *db, int64_t mailbox_id, const store_search *key, store_uids *uids_r)
 {
     memset(uids_r, 0, sizeof(*uids_r));
-    search_ctx *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return STORE_ERR_NOMEM;
-    buf_init(&c->sql, SEARCH_SQL_MAX);
-    search_out(c, "SELECT m.uid FROM messages m JOIN bodies b ON b.id = m.body_id "
-                  "WHERE m.mailbox_id = ? AND ");
-    search_node(c, key, 0);
-    search_out(c, " ORDER BY m.uid");
-    int rc = c->rc;
+    if (key == NULL)
+        return STORE_ERR_INVALID;
+    sqlite3_stmt *st = NULL;
+    int rc = store_search_prepare(db, mailbox_id,
+                                  "SELECT m.uid FROM messages m JOIN bodies b ON b.id = m.body_id",
+                                  key, " ORDER BY m.uid", &st);
     if (rc == STORE_OK)
-        rc = store_mailbox_check_id(db, mailbox_id);
-    if (rc == STORE_OK)
-        rc = search_run(db, mailbox_id, c, uids_r);
-    buf_free(&c->sql);
-    for (size_t i = 0; i < c->nowned; i++)
-        free(c->owned[i]);
-    free(c);
+        rc = store_uids_collect(st, uids_r);
+    sqlite3_finalize(st);
     if (rc != STORE_OK)
         store_uids_free(uids_r);
     return rc;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define STORE_BUSY_RETRY_MS 10 /* between tries of a statement that stayed busy */
+
 const char *store_strerror(int rc)
 {
     switch (rc) {
@@ -42,6 +44,10 @@ const char *store_strerror(int rc)
         return "precondition failed";
     case STORE_ERR_SYNC_TOKEN:
         return "sync token no longer valid";
+    case STORE_ERR_SORT_KEYS:
+        return "sort keys not computed yet";
+    case STORE_ERR_EXPUNGE_LOG:
+        return "expunge log pruned past that modseq";
     default:
         return "unknown store error";
     }
@@ -94,6 +100,20 @@ static int store_exec(sqlite3 *db, const char *sql)
     if (st == NULL)
         return store_rc_sqlite(sqlite3_errcode(db));
     return store_step_done(st);
+}
+
+/* store_exec, retried while the store is busy. Two connections that turn
+ * a new file to WAL at once: the loser's "PRAGMA journal_mode=WAL" fails
+ * with SQLITE_BUSY at once, without the busy handler (which SQLite skips
+ * where waiting could deadlock), so wait here, up to the busy timeout. */
+static int store_exec_busy(sqlite3 *db, const char *sql)
+{
+    int rc;
+    for (int waited = 0; (rc = store_exec(db, sql)) == STORE_ERR_BUSY &&
+                         waited < STORE_BUSY_TIMEOUT_MS;
+         waited += STORE_BUSY_RETRY_MS)
+        sqlite3_sleep(STORE_BUSY_RETRY_MS);
+    return rc;
 }
 
 /* ---- Connection and migrations ----------------------------------------- */
@@ -163,16 +183,25 @@ int store_migrate(sqlite3 *db, char *err, size_t errlen)
     return rc;
 }
 
+#define OM_STR2(x) #x
+#define OM_STR(x) OM_STR2(x)
+
 int store_attach(sqlite3 *db, char *err, size_t errlen)
 {
     static const char *const pragmas[] = {
         "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA temp_store=MEMORY",
         "PRAGMA mmap_size=0",      "PRAGMA foreign_keys=ON",
+        ("PRAGMA cache_size=-" OM_STR(STORE_CACHE_KIB)),
     };
     sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(db, 1);
+    int frc = store_sql_register(db);
+    if (frc != STORE_OK) {
+        snprintf(err, errlen, "store: cannot register SQL functions: %s", sqlite3_errmsg(db));
+        return frc;
+    }
     for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
-        int rc = store_exec(db, pragmas[i]);
+        int rc = store_exec_busy(db, pragmas[i]);
         if (rc != STORE_OK) {
             snprintf(err, errlen, "store: %s failed: %s", pragmas[i], sqlite3_errmsg(db));
             return rc;

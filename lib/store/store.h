@@ -42,10 +42,19 @@
  * collections with a sync token and CTag, objects with href, ETag, UID,
  * component type and the time range CalDAV queries need.
  *
- * Not here yet (issue 3, next): SEARCH HEADER and BCC (they need the MIME
- * parser's header fields); SORT/THREAD helpers; pruning of the expunge log;
- * \Recent (IMAP4rev1 only; session state); a per-connection cache of
- * prepared statements (each call prepares its statements now).
+ * SORT (RFC 5256, RFC 5957 DISPLAY) and THREAD (RFC 5256 ORDEREDSUBJECT,
+ * REFERENCES): store_sort.h (sort.c, thread.c, thread_tree.c, thread_rows.c; keys in
+ * schema/store/005_sort_prune.sql). Pruning of the expunge log, the DAV
+ * change logs and the delivery records: store_maintain.h (maintain.c).
+ *
+ * SQL functions: store_attach() registers on the connection the collation
+ * OM_CASEMAP (i;ascii-casemap, RFC 4790 9.2: SORT) and the function
+ * om_header_match() (SEARCH HEADER and BCC, search_header.c). They are
+ * direct-only: a statement of the schema (view, trigger) cannot use them,
+ * so a tool without them still opens the store.
+ *
+ * Not here yet: \Recent (IMAP4rev1 only; session state); a per-connection
+ * cache of prepared statements (each call prepares its statements now).
  */
 #ifndef OM_STORE_H
 #define OM_STORE_H
@@ -62,6 +71,12 @@
 #define STORE_MSG_MAX (256u << 20)  /* bytes of one raw message */
 #define STORE_META_MAX (4u << 20)   /* bytes of one metadata string */
 #define STORE_BUSY_TIMEOUT_MS 10000 /* set by store_attach() */
+/* Page cache of a store connection, set by store_attach(): up to 16 MiB of
+ * (decrypted) pages, taken as they are read. The metadata of a mailbox of
+ * 10,000 messages fits, so a second search or FETCH of it reads no file and
+ * opens no seal (tests/bench/store.sh). A session that goes idle gives the
+ * memory back with sqlite3_db_release_memory(). */
+#define STORE_CACHE_KIB 16384
 
 typedef enum {
     STORE_OK = 0,
@@ -81,6 +96,8 @@ typedef enum {
     STORE_ERR_LIMIT = -14,        /* a STORE_*_MAX limit was reached */
     STORE_ERR_PRECONDITION = -15, /* If-Match / If-None-Match failed (HTTP 412) */
     STORE_ERR_SYNC_TOKEN = -16,   /* sync token pruned or unknown (RFC 6578 3.2) */
+    STORE_ERR_SORT_KEYS = -17,    /* SORT keys not computed yet: run the backfill (store_sort.h) */
+    STORE_ERR_EXPUNGE_LOG = -18,  /* expunge log pruned past that MODSEQ (store_vanished) */
 } store_rc;
 
 const char *store_strerror(int rc);
@@ -88,8 +105,9 @@ const char *store_strerror(int rc);
 /* ---- Store (store.c) ---------------------------------------------------- */
 
 /* Sets the connection up for the store (busy timeout, WAL, synchronous=FULL,
- * temp_store=MEMORY, mmap off, foreign keys) and migrates the schema. err gets a
- * sentence on failure. Call once per connection, before anything else. */
+ * temp_store=MEMORY, mmap off, foreign keys, the SQL functions above) and
+ * migrates the schema. err gets a sentence on failure. Call once per
+ * connection, before anything else. */
 int store_attach(sqlite3 *db, char *err, size_t errlen);
 
 /* Applies the embedded schema/store/NNN_*.sql migrations not yet applied
@@ -227,9 +245,18 @@ typedef struct {
     /* The decoded text of the text parts (UTF-8, e.g. mime_index_text()),
      * indexed for SEARCH BODY / TEXT together with subject, from, to and cc;
      * at most STORE_META_MAX bytes. NULL: not indexed, those searches look
-     * at the raw message instead. Not returned by store_fetch_info(). Last
-     * member: add new ones after it. */
+     * at the raw message instead. Not returned by store_fetch_info(). */
     const char *index_text;
+    /* SORT keys (schema/store/005_sort_prune.sql; not returned by
+     * store_fetch_info()): the base subject (RFC 5256 2.1); the
+     * addr-mailbox of the first From, To, Cc address (RFC 5256 3); the
+     * display-name of the first From, To address, else its addr-spec (RFC
+     * 5957 2); "" when absent. NULL: not computed, the body waits for the
+     * backfill (store_sort_backfill_next) and SORT by that key fails with
+     * STORE_ERR_SORT_KEYS until then. Add new members after these. */
+    const char *sort_subject;
+    const char *sort_from, *sort_to, *sort_cc;
+    const char *display_from, *display_to;
 } store_msg_meta;
 
 /* Appends raw (its size is len: RFC822.SIZE) to the named mailbox with the
@@ -311,7 +338,13 @@ int store_expunge(sqlite3 *db, int64_t mailbox_id, const store_uidset *set, stor
                   uint64_t *modseq_r);
 
 /* UIDs expunged with a MODSEQ greater than since (RFC 7162 VANISHED
- * (EARLIER)); only those in set when set is not NULL. */
+ * (EARLIER)); only those in set when set is not NULL.
+ * STORE_ERR_EXPUNGE_LOG (uids_r empty) when since is below the mailbox's
+ * vanished floor: the log was pruned (store_expunged_prune, store_maintain.h)
+ * and no longer holds every UID expunged after since. The server then falls
+ * back to RFC 7162 3.2.5.1: it reports as vanished every UID of the client's
+ * known range (or 1:UIDNEXT-1) that is not in the mailbox
+ * (store_search_uids of ALL gives those that are). */
 int store_vanished(sqlite3 *db, int64_t mailbox_id, uint64_t since, const store_uidset *set,
                    store_uids *uids_r);
 
@@ -368,6 +401,10 @@ int store_delivery_prune(sqlite3 *db, int64_t older_than);
 #define STORE_SEARCH_NODES_MAX 256  /* nodes in one search */
 #define STORE_SEARCH_PARAMS_MAX 512 /* bound values (a UID range, BODY, TEXT take two) */
 #define STORE_SEARCH_STR_MAX 4096   /* bytes of one search string */
+#define STORE_SEARCH_FIELD_MAX 256  /* bytes of a HEADER field name */
+/* Bytes of a message's header that HEADER and BCC look at (a field past
+ * them is not seen); the header ends at the first empty line. */
+#define STORE_SEARCH_HEADER_MAX (256u << 10)
 
 /* RFC 9051 6.4.4 search keys. The IMAP layer maps message sequence numbers
  * to UIDs, dates to the Unix time of 00:00 of that day, and the flag keys
@@ -414,6 +451,17 @@ typedef enum {
      * ASCII case-insensitive. */
     STORE_SK_BODY,
     STORE_SK_TEXT,
+    /* Header fields of the top-level header (search_header.c): messages
+     * with a field named name (ASCII case-insensitive; RFC 5322 ftext,
+     * 1..STORE_SEARCH_FIELD_MAX bytes) whose value (after the colon,
+     * unfolded, outer white space trimmed) contains str, ASCII
+     * case-insensitively, either as written or RFC 2047-decoded to UTF-8;
+     * an empty str matches every message that has the field (RFC 9051
+     * 6.4.4). Every field of that name counts. BCC is HEADER "Bcc". These
+     * read the raw header (at most STORE_SEARCH_HEADER_MAX bytes of it) of
+     * every message they test: put the cheap keys first in an AND. */
+    STORE_SK_HEADER, /* name, str */
+    STORE_SK_BCC,    /* str */
 } store_search_kind;
 
 typedef struct store_search {
@@ -422,8 +470,9 @@ typedef struct store_search {
     size_t nkids;
     store_uidset uids; /* UID */
     unsigned mask;     /* FLAGS_SET, FLAGS_CLEAR */
-    const char *str;   /* KEYWORD, FROM, ..., TEXT */
+    const char *str;   /* KEYWORD, FROM, ..., TEXT, HEADER, BCC */
     int64_t num;       /* dates, sizes, MODSEQ */
+    const char *name;  /* HEADER: the field name */
 } store_search;
 
 /* UIDs of the mailbox's messages that match, in UID order.

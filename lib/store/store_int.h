@@ -76,4 +76,33 @@ int store_quota_check(sqlite3 *db, uint64_t bytes);
  * set->n is 0). */
 int store_uidset_merge(const store_uidset *set, store_range **merged_r, size_t *n_r);
 
+/* Prepares "<head> WHERE m.mailbox_id = ? AND (<filter>)<tail>" with the
+ * mailbox id and the filter's values bound (search.c; filter NULL: every
+ * message). head selects FROM messages m JOIN bodies b ON b.id =
+ * m.body_id and has no parameter of its own; tail (ORDER BY ...) neither.
+ * STORE_ERR_NOMAILBOX / NOSELECT for a missing mailbox; the errors of
+ * store_search_uids for a bad filter. */
+int store_search_prepare(sqlite3 *db, int64_t mailbox_id, const char *head,
+                         const store_search *filter, const char *tail, sqlite3_stmt **st_r);
+
+/* Runs sql (static, no parameter) and returns column 0 of every row as a
+ * malloc'd array (maintain.c; NULL when there is none). */
+int store_ids_read(sqlite3 *db, const char *sql, int64_t **ids_r, size_t *n_r);
+
+/* Registers om_header_match() and OM_CASEMAP (search_header.c). */
+int store_sql_register(sqlite3 *db);
+
+/* SEARCH HEADER on hdr[0..len) (search_header.c): *match_r when a field
+ * named name (ASCII case-insensitive) has a value holding needle, raw or
+ * RFC 2047-decoded, ASCII case-insensitively. STORE_ERR_NOMEM only. */
+int store_header_match(const char *hdr, size_t len, const char *name, const char *needle,
+                       bool *match_r);
+
+/* store_delivery_prune counting the records it removed (n_r). */
+int store_delivery_prune_n(sqlite3 *db, int64_t older_than, uint64_t *n_r);
+
+/* Prunes the tombstones of one collection up to keep_after (dav_sync.c),
+ * in the caller's transaction; *n_r gets the number removed. */
+int store_dav_prune_tx(sqlite3 *db, int64_t collection_id, uint64_t keep_after, uint64_t *n_r);
+
 #endif

@@ -165,12 +165,55 @@ static void test_meta(void **state)
     mailbox_meta_free(&meta);
 }
 
+/* The SORT keys (RFC 5256 3, RFC 5957 2) of header fields. */
+static void test_sort_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *msg;
+        const char *subject, *from, *to, *cc, *dfrom, *dto;
+    } cases[] = {
+        {"From: \"Carol Z\" <carol@x.org>\r\nTo: bob@y.org, amy@z\r\n"
+         "Cc: undisclosed-recipients:;\r\nSubject: Re: [list] Fwd: Hello (fwd)\r\n\r\nbody",
+         "Hello", "carol", "bob", "undisclosed-recipients", "Carol Z", "bob@y.org"},
+        /* the display-name decoded; an address without one shows its addr-spec */
+        {"From: =?UTF-8?Q?Andr=C3=A9?= <andre@x>\r\nTo: <only@x>\r\n\r\n", "", "andre", "only", "",
+         "Andr\xc3\xa9", "only@x"},
+        {"\r\nbody", "", "", "", "", "", ""},
+        /* a group: its name; an obsolete route; a comment as the name */
+        {"To: Friends: a@x, b@y;\r\nFrom: bob@x (Bob B)\r\nCc: <@route:c@z>\r\n"
+         "Subject: =?ISO-8859-1?Q?Re=3A_caf=E9?=\r\n\r\n",
+         "caf\xc3\xa9", "bob", "Friends", "c", "Bob B", "Friends"},
+        /* a name alone, a local part alone */
+        {"From: Alice Smith\r\nTo: alice\r\n\r\n", "", "", "alice", "", "Alice Smith", "alice"},
+        /* the first address counts */
+        {"From: z@x, a@x\r\nTo: \"B\" <b@x>, \"A\" <a@x>\r\n\r\n", "", "z", "b", "", "z@x", "B"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        store_msg_meta m;
+        assert_int_equal(mailbox_meta_from_mime(cases[i].msg, strlen(cases[i].msg), &m),
+                         MAILBOX_OK);
+        const char *got[] = {m.sort_subject, m.sort_from,    m.sort_to,
+                             m.sort_cc,      m.display_from, m.display_to};
+        const char *want[] = {cases[i].subject, cases[i].from,  cases[i].to,
+                              cases[i].cc,      cases[i].dfrom, cases[i].dto};
+        for (size_t k = 0; k < 6; k++) {
+            assert_non_null(got[k]);
+            if (strcmp(got[k], want[k]) != 0)
+                fail_msg("case %zu key %zu: got \"%s\", want \"%s\"", i, k, got[k], want[k]);
+        }
+        mailbox_meta_free(&m);
+        assert_null(m.display_to);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_parse_date),
         cmocka_unit_test(test_meta),
+        cmocka_unit_test(test_sort_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

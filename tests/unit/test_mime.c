@@ -664,6 +664,48 @@ static void test_subject_base(void **state)
     }
 }
 
+/* mime_address_each: every mailbox of a list, groups included. */
+typedef struct {
+    char got[512];
+    int stop_after;
+    int n;
+} each_ctx;
+
+static int each_collect(void *arg, const char *mailbox, const char *host)
+{
+    each_ctx *c = arg;
+    size_t len = strlen(c->got);
+    snprintf(c->got + len, sizeof c->got - len, "%s%s@%s", len ? "|" : "",
+             mailbox != NULL ? mailbox : "(none)", host != NULL ? host : "(none)");
+    return ++c->n == c->stop_after;
+}
+
+static void test_address_each(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value, *want;
+    } rows[] = {
+        {"a@b.example", "a@b.example"},
+        {"\"Ann, Smith\" <ann@x.example>, bob@y.example", "ann@x.example|bob@y.example"},
+        {"team: c@d.example, e@f.example;, g@h.example", "c@d.example|e@f.example|g@h.example"},
+        {"=?utf-8?q?J=C3=B6rg?= <j@z.example> (comment)", "j@z.example"},
+        {"\"quoted local\"@q.example", "quoted local@q.example"},
+        {"undisclosed-recipients:;", ""},
+        {"nobody", "nobody@(none)"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        each_ctx c = {.stop_after = -1};
+        assert_int_equal(mime_address_each(rows[i].value, strlen(rows[i].value), each_collect, &c),
+                         0);
+        assert_string_equal(c.got, rows[i].want);
+    }
+    each_ctx c = {.stop_after = 1}; /* the callback stops it: -1 */
+    assert_int_equal(mime_address_each("a@b, c@d", 8, each_collect, &c), -1);
+    assert_int_equal(c.n, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_header_get), cmocka_unit_test(test_index_text),
         cmocka_unit_test(test_decoders),   cmocka_unit_test(test_limits),
         cmocka_unit_test(test_inline),     cmocka_unit_test(test_subject_base),
+        cmocka_unit_test(test_address_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -611,6 +611,7 @@ static void test_newer_schema_refused(void **state)
     (void)state;
     sqlite3 *db = open_store();
     assert_int_equal(sql_int(db, "PRAGMA user_version"), store_schema_version());
+    assert_int_equal(sql_int(db, "PRAGMA cache_size"), -STORE_CACHE_KIB); /* store_attach */
     char sql[64];
     snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", store_schema_version() + 1);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);

@@ -123,6 +123,139 @@ static void test_search(void **state)
     sqlite3_close(db);
 }
 
+/* ---- HEADER and BCC (search_header.c) ------------------------------------------ */
+
+static uint32_t put_raw(sqlite3 *db, const char *raw, size_t len)
+{
+    uint32_t uid = 0;
+    int rc = store_append(db, "INBOX", raw, len, 1700000000, 0, NULL, NULL, &uid, NULL);
+    if (rc != STORE_OK)
+        fail_msg("append: %s: %s", store_strerror(rc), sqlite3_errmsg(db));
+    return uid;
+}
+
+static uint32_t header_bits(sqlite3 *db, int64_t id, const char *name, const char *str)
+{
+    store_search k = {
+        .kind = name != NULL ? STORE_SK_HEADER : STORE_SK_BCC, .name = name, .str = str};
+    return search_bits(db, id, &k);
+}
+
+static void test_search_header(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    int64_t id = mbox(db, "INBOX").id;
+    static const char *const raws[] = {
+        "From: a@x\r\nX-Mailer: Mutt/2.0\r\nSubject: =?UTF-8?Q?Caf=C3=A9?= time\r\n"
+        "Bcc: Secret Person <secret@example.org>\r\nX-Folded: first part\r\n second part\r\n"
+        "\r\nX-Mailer: in the body\r\n",
+        "Subject: hi\nx-mailer: Thunderbird\nReceived: from a\nReceived: from b by mx\n\nbody\n",
+        "Subject: none\r\n\r\nX-Mailer: only in the body\r\n",
+        "Subject : obs\r\nX-Empty:\r\nX-Latin: Gr\374\337e\r\n\r\n",
+    };
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(put_raw(db, raws[i], strlen(raws[i])), i + 1);
+    /* An empty string: every message with the field (not in a body). */
+    assert_int_equal(header_bits(db, id, "X-Mailer", ""), 0x6);
+    assert_int_equal(header_bits(db, id, "x-MAILER", "mutt"), 0x2);
+    assert_int_equal(header_bits(db, id, "X-Mailer", "THUNDER"), 0x4);
+    assert_int_equal(header_bits(db, id, "X-Mailer", "body"), 0x0);
+    /* RFC 2047: the decoded value and the raw one both count. */
+    assert_int_equal(header_bits(db, id, "Subject", "caf\xc3\xa9 TIME"), 0x2);
+    assert_int_equal(header_bits(db, id, "Subject", "=C3=A9?="), 0x2);
+    assert_int_equal(header_bits(db, id, "X-Latin", "gr\xc3\xbc\xc3\x9f"), 0x10); /* 8-bit */
+    /* Unfolded; every field of the name; the obsolete "Subject :". */
+    assert_int_equal(header_bits(db, id, "X-Folded", "part second"), 0x2);
+    assert_int_equal(header_bits(db, id, "Received", "B BY MX"), 0x4);
+    assert_int_equal(header_bits(db, id, "Subject", "obs"), 0x10);
+    assert_int_equal(header_bits(db, id, "X-Empty", ""), 0x10);
+    assert_int_equal(header_bits(db, id, "X-Empty", " "), 0x0);
+    assert_int_equal(header_bits(db, id, "Subjec", ""), 0x0);
+    /* BCC is HEADER Bcc. */
+    assert_int_equal(header_bits(db, id, NULL, "SECRET@"), 0x2);
+    assert_int_equal(header_bits(db, id, NULL, "person"), 0x2);
+    assert_int_equal(header_bits(db, id, NULL, ""), 0x2);
+    /* They compose with the other keys. */
+    store_search mailer = {.kind = STORE_SK_HEADER, .name = "X-Mailer", .str = ""};
+    store_search bcc = {.kind = STORE_SK_BCC, .str = ""};
+    const store_search *notk[] = {&bcc};
+    store_search nobcc = {.kind = STORE_SK_NOT, .kids = notk, .nkids = 1};
+    const store_search *andk[] = {&mailer, &nobcc};
+    store_search and = {.kind = STORE_SK_AND, .kids = andk, .nkids = 2};
+    assert_int_equal(search_bits(db, id, &and), 0x4);
+    store_search obs = {.kind = STORE_SK_HEADER, .name = "subject", .str = "OBS"};
+    const store_search *ork[] = {&bcc, &obs};
+    store_search or = {.kind = STORE_SK_OR, .kids = ork, .nkids = 2};
+    assert_int_equal(search_bits(db, id, & or), 0x12);
+    /* Field names are RFC 5322 ftext, bounded; strings bounded. */
+    store_uids u;
+    const char *bad_names[] = {NULL, "", "X Mailer", "X:Y", "X\x7f"};
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        store_search k = {.kind = STORE_SK_HEADER, .name = bad_names[i], .str = ""};
+        assert_int_equal(store_search_uids(db, id, &k, &u), STORE_ERR_INVALID);
+    }
+    char name[STORE_SEARCH_FIELD_MAX + 2];
+    memset(name, 'X', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    store_search k = {.kind = STORE_SK_HEADER, .name = name, .str = ""};
+    assert_int_equal(store_search_uids(db, id, &k, &u), STORE_ERR_LIMIT);
+    name[STORE_SEARCH_FIELD_MAX] = '\0';
+    assert_int_equal(search_bits(db, id, &k), 0x0);
+    k = (store_search){.kind = STORE_SK_BCC};
+    assert_int_equal(store_search_uids(db, id, &k, &u), STORE_ERR_INVALID);
+    sqlite3_close(db);
+}
+
+/* Only the header is looked at, and at most STORE_SEARCH_HEADER_MAX bytes
+ * of it: a field past them is not seen (and the body is never read). */
+static void test_search_header_bounds(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_store();
+    int64_t id = mbox(db, "INBOX").id;
+    size_t filler = STORE_SEARCH_HEADER_MAX + 1024, cap = filler + 256;
+    char *raw = malloc(cap);
+    assert_non_null(raw);
+    size_t n = (size_t)snprintf(raw, cap, "X-Early: yes\r\n");
+    while (n < filler)
+        n += (size_t)snprintf(raw + n, cap - n, "X-Pad: %0100d\r\n", 0);
+    n += (size_t)snprintf(raw + n, cap - n, "X-Late: yes\r\n\r\nbody\r\n");
+    assert_int_equal(put_raw(db, raw, n), 1);
+    /* A message without an empty line is all header. */
+    const char *no_body = "X-Late: yes\r\nX-Other: 1";
+    assert_int_equal(put_raw(db, no_body, strlen(no_body)), 2);
+    assert_int_equal(header_bits(db, id, "X-Early", "YES"), 0x2);
+    assert_int_equal(header_bits(db, id, "X-Late", ""), 0x4);
+    assert_int_equal(header_bits(db, id, "X-Other", "1"), 0x4);
+    free(raw);
+    sqlite3_close(db);
+    /* The matcher on its own: LF line ends, the end of the header, a
+     * continuation line without a field before it. */
+    static const struct {
+        const char *hdr, *name, *needle;
+        bool want;
+    } cases[] = {
+        {"A: 1\nB: 2\n\nA: 3\n", "A", "3", false},
+        {"A: 1\nB: 2\n\nA: 3\n", "b", "2", true},
+        {" cont: x\nA: 1\n", "cont", "", false},
+        {"A:\r\n\tfolded\r\n", "a", "folded", true},
+        {"A: =?ISO-8859-1?B?SGVsbG8gV29ybGQ=?=\r\n", "A", "hello world", true},
+        {"A: =?ISO-8859-1?B?SGVsbG8gV29ybGQ=?=\r\n", "A", "?B?SGVs", true},
+        {"Received: x\r\nReceived: y\r\n", "received", "Y", true},
+        {"NoColonLine\r\nA: 1\r\n", "NoColonLine", "", false},
+        {"", "A", "", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool match = !cases[i].want;
+        assert_int_equal(store_header_match(cases[i].hdr, strlen(cases[i].hdr), cases[i].name,
+                                            cases[i].needle, &match),
+                         STORE_OK);
+        if (match != cases[i].want)
+            fail_msg("case %zu: got %d", i, match);
+    }
+}
+
 /* ---- Full-text search (schema/store/002_fts.sql) -------------------------------- */
 
 /* Appends a message whose raw body differs from its index text (as when the
@@ -453,6 +586,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_header_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_index_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_diacritics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_words, setup, teardown),
