@@ -196,6 +196,13 @@ static void lines_client(harness *h)
     CHECK(h, line_is(&t, "+OK raw 525"));
     CHECK(h, line_is(&t, "> PONG"));
 
+    /* Peeked bytes up to a delimiter (how SMTP DATA finds its end), the
+     * rest left for the next line, also across two sends. */
+    CHECK(h, tc_send(&t, "UPTO #\r\nabc\r\nde") == 0);
+    CHECK(h, tc_send(&t, "f#PING\r\n") == 0);
+    CHECK(h, line_is(&t, "+OK upto 9"));
+    CHECK(h, line_is(&t, "> PING"));
+
     CHECK(h, tc_send(&t, "QUIT\r\nNEVER\r\n") == 0);
     CHECK(h, line_is(&t, "+OK bye"));
     CHECK(h, tc_eof(&t));

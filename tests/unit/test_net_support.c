@@ -26,6 +26,8 @@
  *               job that waits for s->job_gate (posted by on_timeout)
  *   FLOOD n     n bytes of output at once, then CRLF
  *   RAW n       the next n bytes taken raw: "+OK raw <sum of bytes>"
+ *   UPTO c      bytes up to and including the first c, found with
+ *               net_conn_peek and taken with net_conn_consume: "+OK upto <n>"
  *   BEGIN, END  a transaction: a shutdown waits for END
  *   other       "> line" (or "LF> line" after a bare LF)
  * A line over ECHO_LINE_MAX is answered "-ERR line too long" and skipped. */
@@ -35,6 +37,8 @@ typedef struct echo_conn {
     bool in_tx;
     size_t raw_left;
     unsigned long raw_sum;
+    char upto; /* UPTO c: bytes are peeked and consumed through c */
+    unsigned long upto_n;
 } echo_conn;
 
 static void record(echo_server *s, const char *event)
@@ -163,6 +167,9 @@ static void echo_command(net_conn *c, echo_conn *ec, const net_line *line)
             done += k;
         }
         net_conn_printf(c, "\r\n");
+    } else if (strncmp(l, "UPTO ", 5) == 0 && l[5] != '\0') {
+        ec->upto = l[5];
+        ec->upto_n = 0;
     } else if (strncmp(l, "RAW ", 4) == 0) {
         ec->raw_left = strtoul(l + 4, NULL, 10);
         ec->raw_sum = 0;
@@ -184,6 +191,21 @@ static void echo_data(net_conn *c)
     echo_conn *ec = net_conn_data(c);
     echo_server *s = ec->srv;
     for (;;) {
+        if (ec->upto != 0) {
+            const char *p;
+            size_t n = net_conn_peek(c, &p);
+            if (n == 0)
+                return;
+            const char *hit = memchr(p, ec->upto, n);
+            size_t take = hit != NULL ? (size_t)(hit - p) + 1 : n;
+            net_conn_consume(c, take);
+            ec->upto_n += take;
+            if (hit == NULL)
+                return;
+            ec->upto = 0;
+            net_conn_printf(c, "+OK upto %lu\r\n", ec->upto_n);
+            continue;
+        }
         if (ec->raw_left > 0) {
             const char *p;
             size_t n = net_conn_read(c, ec->raw_left, &p);
