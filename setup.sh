@@ -12,13 +12,13 @@ cd "$ROOT"
 APT_BUILD=(
   build-essential cmake pkg-config
   libcivetweb-dev libcjson-dev libssl-dev libsqlite3-dev libsodium-dev
-  libhiredis-dev libjwt-dev libidn2-dev libcmocka-dev
+  libhiredis-dev libjwt-dev libidn2-dev libcmocka-dev libunbound-dev
   redis-server sqlite3 openssl curl python3
 )
 # ...and what the tests add: clang and libFuzzer, the integration tests'
 # Python modules, shellcheck, wrk for the benchmark, Chromium for the admin UI.
 APT_TEST=(
-  clang libclang-rt-14-dev python3-yaml python3-jsonschema shellcheck wrk chromium
+  clang libclang-rt-14-dev python3-yaml python3-jsonschema shellcheck wrk chromium dnsmasq-base
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
