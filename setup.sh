@@ -18,7 +18,7 @@ APT_BUILD=(
 # ...and what the tests add: clang and libFuzzer, the integration tests'
 # Python modules, shellcheck, wrk for the benchmark, Chromium for the admin UI.
 APT_TEST=(
-  clang libclang-rt-14-dev python3-yaml python3-jsonschema shellcheck wrk chromium dnsmasq-base
+  clang libclang-rt-14-dev python3-yaml python3-jsonschema shellcheck wrk chromium swaks dnsmasq-base
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -57,8 +57,8 @@ wait_http() { # URL SECONDS
 
 write_dev_config() {
   local conf=$1 data=$2
-  [[ -f $conf ]] && return
-  cat >"$conf" <<CONF
+  if [[ ! -f $conf ]]; then
+    cat >"$conf" <<CONF
 # ownmail development configuration (docs/configuration.md lists every key).
 data_dir = $data
 web_dir = $ROOT/web
@@ -67,6 +67,27 @@ api.listen = 127.0.0.1:8080
 redis.host = 127.0.0.1
 redis.port = 6380
 CONF
+  fi
+  # The workers' block (added to a configuration made before they existed).
+  grep -q '^smtp.listen' "$conf" || cat >>"$conf" <<CONF
+tls.cert = $ROOT/var/dev/tls/cert.pem
+tls.key = $ROOT/var/dev/tls/key.pem
+smtp.listen = 127.0.0.1:2525
+smtp.submission_listen = 127.0.0.1:5870
+smtp.submissions_listen = 127.0.0.1:4650
+smtp.metrics_listen = 127.0.0.1:9125
+smtp.user =
+CONF
+}
+
+# A self-signed certificate for the dev TLS ports (kept across runs).
+dev_cert() {
+  local dir=$1
+  [[ -f $dir/cert.pem ]] && return
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=mail.localhost \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+  chmod 600 "$dir/key.pem"
 }
 
 cmd_dev() {
@@ -76,6 +97,7 @@ cmd_dev() {
   mkdir -p "$var/redis"
   chmod 700 "$var"
   write_dev_config "$var/ownmail.conf" "$var/data"
+  dev_cert "$var/tls"
 
   local pids=()
   # shellcheck disable=SC2317  # invoked by the trap
@@ -96,13 +118,19 @@ cmd_dev() {
   pids+=($!)
   wait_http http://127.0.0.1:8080/healthz 30 || die "the api did not start; see $var/api.log"
 
+  "$ROOT/build/bin/ownmail-smtp" --config "$var/ownmail.conf" 2>>"$var/smtp.log" &
+  pids+=($!)
+
   cat <<INFO
 
 ownmail is running (Ctrl-C stops everything; data stays in var/dev):
   api + admin UI   http://127.0.0.1:8080/        (REST under /api/v1, health /healthz, /metrics)
+  smtp MX          127.0.0.1:2525
+  submission       127.0.0.1:5870 (STARTTLS), 127.0.0.1:4650 (implicit TLS); self-signed
+                   certificate in var/dev/tls; worker counters http://127.0.0.1:9125/metrics
   redis            127.0.0.1:6380
   admin login      var/dev/admin.credentials     (user:password)
-  logs             var/dev/api.log, var/dev/redis.log
+  logs             var/dev/api.log, var/dev/smtp.log, var/dev/redis.log
 
   TOKEN=\$(curl -s http://127.0.0.1:8080/api/v1/auth/token -H 'Content-Type: application/json' \\
       -d "{\"username\":\"admin\",\"password\":\"\$(cut -d: -f2- var/dev/admin.credentials)\"}" |

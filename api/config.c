@@ -31,18 +31,6 @@ static int config_kdf(const conf *c, const char *ops_key, const char *mem_key, k
     return 0;
 }
 
-static int config_str(const conf *c, const char *key, const char *def, char *out, size_t outlen,
-                      conf_error *err)
-{
-    const char *v = conf_get_str(c, key, def);
-    if (strlen(v) >= outlen) {
-        snprintf(err->message, sizeof(err->message), "%s is too long", key);
-        return -1;
-    }
-    snprintf(out, outlen, "%s", v);
-    return 0;
-}
-
 int config_load(const char *path, app_config *cfg, char *errbuf, size_t errlen)
 {
     conf *c = NULL;
@@ -54,15 +42,16 @@ int config_load(const char *path, app_config *cfg, char *errbuf, size_t errlen)
     long long port;
     uint64_t body_max, quota;
     if (conf_unknown_keys(c, config_known, &err) < 0 ||
-        config_str(c, "data_dir", "/var/lib/ownmail", cfg->data_dir, sizeof(cfg->data_dir), &err) <
-            0 ||
-        config_str(c, "web_dir", "/usr/share/ownmail/web", cfg->web_dir, sizeof(cfg->web_dir),
-                   &err) < 0 ||
-        config_str(c, "hostname", "mail.example.net", cfg->hostname, sizeof(cfg->hostname), &err) <
-            0 ||
-        config_str(c, "api.listen", "127.0.0.1:8080", cfg->listen, sizeof(cfg->listen), &err) < 0 ||
-        config_str(c, "redis.host", "127.0.0.1", cfg->redis_host, sizeof(cfg->redis_host), &err) <
-            0 ||
+        conf_get_str_into(c, "data_dir", "/var/lib/ownmail", cfg->data_dir, sizeof(cfg->data_dir),
+                          &err) < 0 ||
+        conf_get_str_into(c, "web_dir", "/usr/share/ownmail/web", cfg->web_dir,
+                          sizeof(cfg->web_dir), &err) < 0 ||
+        conf_get_str_into(c, "hostname", "mail.example.net", cfg->hostname, sizeof(cfg->hostname),
+                          &err) < 0 ||
+        conf_get_str_into(c, "api.listen", "127.0.0.1:8080", cfg->listen, sizeof(cfg->listen),
+                          &err) < 0 ||
+        conf_get_str_into(c, "redis.host", "127.0.0.1", cfg->redis_host, sizeof(cfg->redis_host),
+                          &err) < 0 ||
         conf_get_int(c, "redis.port", 6379, 1, 65535, &port, &err) < 0 ||
         conf_get_int(c, "api.threads", 32, 2, 1024, &cfg->threads, &err) < 0 ||
         conf_get_size(c, "api.body_max", 64 * 1024, 1024, 16 * 1024 * 1024, &body_max, &err) < 0 ||
@@ -90,10 +79,7 @@ int config_load(const char *path, app_config *cfg, char *errbuf, size_t errlen)
     conf_free(&c);
     return 0;
 fail:
-    if (err.line > 0)
-        snprintf(errbuf, errlen, "%s:%u: %s", path, err.line, err.message);
-    else
-        snprintf(errbuf, errlen, "%s: %s", path != NULL ? path : "(defaults)", err.message);
+    conf_error_format(&err, path, errbuf, errlen);
     conf_free(&c);
     return -1;
 }

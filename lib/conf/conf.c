@@ -645,3 +645,29 @@ int conf_unknown_keys(const conf *c, const char *const *known, conf_error *err_r
     }
     return 0;
 }
+
+int conf_get_str_into(const conf *c, const char *key, const char *def, char *out, size_t outlen,
+                      conf_error *err_r)
+{
+    const char *v = conf_get_str(c, key, def);
+    if (v == NULL)
+        return 0;
+    size_t n = strlen(v);
+    if (n >= outlen) {
+        if (err_r != NULL) {
+            err_r->line = 0;
+            snprintf(err_r->message, sizeof(err_r->message), "%s is too long", key);
+        }
+        return -1;
+    }
+    memcpy(out, v, n + 1);
+    return 0;
+}
+
+void conf_error_format(const conf_error *e, const char *path, char *out, size_t outlen)
+{
+    if (e->line > 0)
+        snprintf(out, outlen, "%s:%u: %s", path != NULL ? path : "(defaults)", e->line, e->message);
+    else
+        snprintf(out, outlen, "%s: %s", path != NULL ? path : "(defaults)", e->message);
+}

@@ -93,6 +93,16 @@ int conf_get_size(const conf *c, const char *key, uint64_t def, uint64_t min, ui
 int conf_get_duration(const conf *c, const char *key, long long def, long long min, long long max,
                       long long *r, conf_error *err_r);
 
+/* A string value copied into out (outlen bytes with the NUL), def when key
+ * is absent (def NULL: out is left as it is). -1 with *err_r when it does
+ * not fit ("api.listen is too long"). */
+int conf_get_str_into(const conf *c, const char *key, const char *def, char *out, size_t outlen,
+                      conf_error *err_r);
+
+/* "path:line: message", or "path: message" for an error not about one line
+ * (path NULL: "(defaults)"), into out. */
+void conf_error_format(const conf_error *e, const char *path, char *out, size_t outlen);
+
 /* Checks every key of c against known, a NULL-terminated list. An entry
  * ending in ".*" ("imap.*") accepts every key under that prefix, so a
  * program can pass over the sections of the other programs sharing the

@@ -38,20 +38,6 @@ void queue_config_default(queue_config *cfg)
     cfg->message_max = QUEUE_MESSAGE_MAX_DEFAULT;
 }
 
-static int config_str(const conf *c, const char *key, char *out, size_t size, conf_error *err_r)
-{
-    const char *v = conf_get_str(c, key, NULL);
-    if (v == NULL)
-        return 0;
-    if (strlen(v) >= size) {
-        err_r->line = 0;
-        snprintf(err_r->message, sizeof(err_r->message), "%s: value too long", key);
-        return -1;
-    }
-    memcpy(out, v, strlen(v) + 1);
-    return 0;
-}
-
 int queue_config_load(const conf *c, queue_config *cfg, conf_error *err_r)
 {
     queue_config_default(cfg);
@@ -68,12 +54,14 @@ int queue_config_load(const conf *c, queue_config *cfg, conf_error *err_r)
     }
     long long port = 0, conc = 0;
     uint64_t msg_max = 0;
-    if (config_str(c, "hostname", cfg->hostname, sizeof(cfg->hostname), err_r) < 0 ||
-        config_str(c, "queue.dns", cfg->dns, sizeof(cfg->dns), err_r) < 0 ||
-        config_str(c, "queue.relay_host", cfg->relay_host, sizeof(cfg->relay_host), err_r) < 0 ||
-        config_str(c, "queue.relay_user", cfg->relay_user, sizeof(cfg->relay_user), err_r) < 0 ||
-        config_str(c, "queue.relay_password", cfg->relay_password, sizeof(cfg->relay_password),
-                   err_r) < 0 ||
+    if (conf_get_str_into(c, "hostname", NULL, cfg->hostname, sizeof(cfg->hostname), err_r) < 0 ||
+        conf_get_str_into(c, "queue.dns", NULL, cfg->dns, sizeof(cfg->dns), err_r) < 0 ||
+        conf_get_str_into(c, "queue.relay_host", NULL, cfg->relay_host, sizeof(cfg->relay_host),
+                          err_r) < 0 ||
+        conf_get_str_into(c, "queue.relay_user", NULL, cfg->relay_user, sizeof(cfg->relay_user),
+                          err_r) < 0 ||
+        conf_get_str_into(c, "queue.relay_password", NULL, cfg->relay_password,
+                          sizeof(cfg->relay_password), err_r) < 0 ||
         conf_get_bool(c, "queue.relay_verify", true, &cfg->relay_verify, err_r) < 0 ||
         conf_get_bool(c, "queue.starttls", true, &cfg->starttls, err_r) < 0 ||
         conf_get_int(c, "queue.remote_port", QUEUE_DEFAULT_PORT, 1, 65535, &port, err_r) < 0 ||

@@ -64,6 +64,7 @@ int queue_worker_init(queue_worker *w, const queue_config *cfg, queue_local_fn *
     w->stop_fd = stop_fd;
     if (queue_dns_new(cfg->dns, &w->dns, err, errlen) < 0)
         return -1;
+    queue_dns_set_stop_fd(w->dns, stop_fd);
     w->tls_mx = worker_tls_ctx();
     w->tls_relay = worker_tls_ctx();
     if (w->tls_mx == NULL || w->tls_relay == NULL) {

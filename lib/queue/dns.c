@@ -7,7 +7,9 @@
 #include "queue_mx.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +23,11 @@
 #define QUEUE_DNS_RCODE_NXDOMAIN 3
 #define QUEUE_DNS_FWD_MAX 80 /* "ip@port" */
 
+#define QUEUE_DNS_POLL_MS 1000 /* the stop fd is looked at least this often */
+
 struct queue_dns {
     struct ub_ctx *ctx;
+    int stop_fd; /* readable = stop: a lookup in progress is cancelled; -1 = none */
 };
 
 /* "ip", "ip:port", "[v6]", "[v6]:port" -> "ip" or "ip@port" for unbound. */
@@ -74,6 +79,11 @@ int queue_dns_new(const char *server, queue_dns **r, char *err, size_t errlen)
         return -1;
     }
     int rc;
+    d->stop_fd = -1;
+    /* Lookups run in a thread of the context, so that one in progress can be
+     * cancelled when the runner stops (queue_dns_set_stop_fd). */
+    if ((rc = ub_ctx_async(d->ctx, 1)) != 0)
+        goto fail;
     /* A forwarder on loopback (a local resolver, the tests' dnsmasq) is
      * normal for a stub; unbound refuses it by default. */
     if ((rc = ub_ctx_set_option(d->ctx, "do-not-query-localhost:", "no")) != 0)
@@ -114,11 +124,57 @@ void queue_dns_free(queue_dns **d)
     *d = NULL;
 }
 
+void queue_dns_set_stop_fd(queue_dns *d, int fd)
+{
+    d->stop_fd = fd;
+}
+
+typedef struct dns_wait {
+    bool done;
+    int err;
+    struct ub_result *res;
+} dns_wait;
+
+static void dns_done(void *arg, int err, struct ub_result *res)
+{
+    dns_wait *w = arg;
+    w->done = true;
+    w->err = err;
+    w->res = res;
+}
+
+/* ub_resolve, but given up (QUEUE_DNS_TEMP) as soon as the stop fd is
+ * readable: unbound's own retries can take many seconds. */
+static int dns_resolve(queue_dns *d, const char *name, int type, struct ub_result **res_r)
+{
+    if (d->stop_fd < 0)
+        return ub_resolve(d->ctx, name, type, QUEUE_DNS_CLASS_IN, res_r);
+    dns_wait w = {0};
+    int id = 0;
+    if (ub_resolve_async(d->ctx, name, type, QUEUE_DNS_CLASS_IN, &w, dns_done, &id) != 0)
+        return -1;
+    while (!w.done) {
+        struct pollfd p[2] = {{.fd = ub_fd(d->ctx), .events = POLLIN},
+                              {.fd = d->stop_fd, .events = POLLIN}};
+        int n = poll(p, 2, QUEUE_DNS_POLL_MS);
+        if ((n < 0 && errno != EINTR) || (p[1].revents & POLLIN)) {
+            ub_cancel(d->ctx, id);
+            return -1;
+        }
+        if (n > 0 && (p[0].revents & POLLIN) && ub_process(d->ctx) != 0) {
+            ub_cancel(d->ctx, id);
+            return -1;
+        }
+    }
+    *res_r = w.res;
+    return w.err;
+}
+
 static queue_dns_status dns_query(queue_dns *d, const char *name, int type,
                                   struct ub_result **res_r)
 {
     *res_r = NULL;
-    if (ub_resolve(d->ctx, name, type, QUEUE_DNS_CLASS_IN, res_r) != 0 || *res_r == NULL)
+    if (dns_resolve(d, name, type, res_r) != 0 || *res_r == NULL)
         return QUEUE_DNS_TEMP;
     struct ub_result *res = *res_r;
     if (res->havedata)

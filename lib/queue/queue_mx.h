@@ -83,6 +83,9 @@ typedef struct queue_dns queue_dns;
  * the servers of /etc/resolv.conf. Returns 0 or -1 with err. One per
  * thread. */
 int queue_dns_new(const char *server, queue_dns **r, char *err, size_t errlen);
+/* From now on a lookup gives up (temporary failure) as soon as fd is
+ * readable (the runner's stop pipe); -1: never. */
+void queue_dns_set_stop_fd(queue_dns *d, int fd);
 void queue_dns_free(queue_dns **d);
 
 /* The MX records of domain (an A-label name) into recs_r (at most

@@ -412,6 +412,23 @@ static void test_get_str(void **state)
     assert_string_equal(conf_get_str(NULL, "s", "def"), "def");
     assert_int_equal(conf_count(c), 34);
     assert_int_equal(conf_count(NULL), 0);
+    /* conf_get_str_into: copies, falls back, refuses what does not fit. */
+    char out[6] = "keep";
+    conf_error err = {0};
+    assert_int_equal(conf_get_str_into(c, "s", "def", out, sizeof out, &err), 0);
+    assert_string_equal(out, "hello");
+    assert_int_equal(conf_get_str_into(c, "absent", "dflt", out, sizeof out, &err), 0);
+    assert_string_equal(out, "dflt");
+    assert_int_equal(conf_get_str_into(c, "absent", NULL, out, sizeof out, &err), 0);
+    assert_string_equal(out, "dflt"); /* untouched */
+    assert_int_equal(conf_get_str_into(c, "s", NULL, out, 5, &err), -1);
+    assert_string_equal(err.message, "s is too long");
+    char line[128];
+    conf_error_format(&err, "a.conf", line, sizeof line);
+    assert_string_equal(line, "a.conf: s is too long");
+    err.line = 7;
+    conf_error_format(&err, NULL, line, sizeof line);
+    assert_string_equal(line, "(defaults):7: s is too long");
     conf_free(&c);
     conf_free(&c); /* NULL is fine */
     conf_free(NULL);

@@ -1,6 +1,9 @@
-/* rds: the api's Redis connections, one per thread, reconnected on demand. */
-#ifndef OWNMAIL_API_RDS_H
-#define OWNMAIL_API_RDS_H
+/* rds: Redis connections for the api's request threads and the workers'
+ * pool threads: one blocking connection per thread (1 s timeouts), made on
+ * first use, made again once when a command finds it broken, and freed when
+ * its thread ends (or by rds_thread_close). */
+#ifndef OWNMAIL_RDS_H
+#define OWNMAIL_RDS_H
 
 #include <hiredis/hiredis.h>
 

@@ -2,6 +2,7 @@
 
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/time.h>
@@ -11,6 +12,20 @@
 static char rds_host[256] = "127.0.0.1";
 static int rds_port = 6379;
 static _Thread_local redisContext *rds_conn;
+/* Its destructor frees the connection of a thread that ends without
+ * rds_thread_close (pool threads). */
+static pthread_key_t rds_key;
+static pthread_once_t rds_key_once = PTHREAD_ONCE_INIT;
+
+static void rds_key_destroy(void *c)
+{
+    redisFree(c);
+}
+
+static void rds_key_init(void)
+{
+    pthread_key_create(&rds_key, rds_key_destroy);
+}
 
 void rds_configure(const char *host, int port)
 {
@@ -21,6 +36,7 @@ void rds_configure(const char *host, int port)
 void rds_thread_close(void)
 {
     if (rds_conn != NULL) {
+        pthread_setspecific(rds_key, NULL);
         redisFree(rds_conn);
         rds_conn = NULL;
     }
@@ -39,6 +55,8 @@ static redisContext *rds_get(void)
     }
     redisSetTimeout(c, tv);
     rds_conn = c;
+    pthread_once(&rds_key_once, rds_key_init);
+    pthread_setspecific(rds_key, c);
     return c;
 }
 

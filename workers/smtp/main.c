@@ -1,0 +1,237 @@
+/* ownmail-smtp: the SMTP worker. MX (port 25) takes mail for hosted
+ * recipients; submission (587 STARTTLS, 465 implicit TLS) takes mail from
+ * authenticated users. See smtpd.h for the parts.
+ *
+ *   ownmail-smtp [--config FILE] [check-config]
+ */
+#include "session.h"
+
+#include "log.h"
+#include "rds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAIN_SECRET_FILE_MAX 4096
+#define MAIN_DIRECTORY_WAIT_MS 30000 /* for the first snapshot before serving */
+
+typedef struct main_ctx {
+    smtpd_server srv;
+    smtpd_port mx, submission, submissions;
+    net_tls_ctx *tls;
+    char *secret; /* the bearer token for the api (sodium_malloc'd) */
+    size_t secret_len;
+} main_ctx;
+
+static void main_usage(void)
+{
+    fprintf(stderr, "usage: ownmail-smtp [--config FILE] [check-config]\n");
+    exit(2);
+}
+
+/* keys/worker.secret as the api's bearer token. */
+static int main_worker_secret(main_ctx *m)
+{
+    char path[SMTPD_PATH_MAX + 32];
+    unsigned char raw[MAIN_SECRET_FILE_MAX];
+    snprintf(path, sizeof path, "%s/keys/worker.secret", m->srv.cfg.data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        log_error(NULL, "%s: %s (the api creates it on its first start)", path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = read(fd, raw, sizeof raw);
+    close(fd);
+    int rc = n > 0 ? directory_follower_secret_from_file(raw, (size_t)n, &m->secret, &m->secret_len)
+                   : -1;
+    sodium_memzero(raw, sizeof raw);
+    if (rc < 0)
+        log_error(NULL, "%s: not a usable worker secret", path);
+    return rc;
+}
+
+/* A wrap that never opens, unwrapped for unknown users (auth.c). */
+static int main_dummy_wrap(main_ctx *m)
+{
+    keys_secret *k = NULL;
+    char nobody[33];
+    keys_result r = keys_store_key_new(&k);
+    if (r == KEYS_OK)
+        r = keys_random_hex(nobody, 16);
+    if (r == KEYS_OK)
+        r = keys_wrap_b64(k, nobody, strlen(nobody), &m->srv.cfg.kdf, &m->srv.dummy_wrap);
+    keys_secret_free(&k);
+    sodium_memzero(nobody, sizeof nobody);
+    return r == KEYS_OK ? 0 : -1;
+}
+
+/* keys/server.key seals the outbound queue (the api creates it). */
+static int main_server_key(main_ctx *m)
+{
+    char path[SMTPD_PATH_MAX + 32], err[KEYS_FILE_ERR_LEN];
+    snprintf(path, sizeof path, "%s/keys/server.key", m->srv.cfg.data_dir);
+    if (keys_file_load(path, KEYS_KEY_LEN, &m->srv.server_key, err, sizeof err) != KEYS_OK) {
+        log_error(NULL, "%s", err);
+        return -1;
+    }
+    m->srv.cfg.queue.server_key = m->srv.server_key;
+    return 0;
+}
+
+static int main_metrics(smtpd_server *srv)
+{
+    smtpd_metrics *x = &srv->m;
+    x->messages = net_metric_counter(srv->loop, "smtp_messages_total", "messages accepted");
+    x->recipients = net_metric_counter(srv->loop, "smtp_recipients_total", "recipients accepted");
+    x->rejected_rcpt =
+        net_metric_counter(srv->loop, "smtp_recipients_rejected_total", "recipients refused");
+    x->auth_ok = net_metric_counter(srv->loop, "smtp_auth_success_total", "successful AUTH");
+    x->auth_failed = net_metric_counter(srv->loop, "smtp_auth_failed_total", "failed AUTH");
+    x->spool_failed =
+        net_metric_counter(srv->loop, "smtp_spool_failed_total", "deliveries that failed");
+    return x->messages && x->recipients && x->rejected_rcpt && x->auth_ok && x->auth_failed &&
+                   x->spool_failed
+               ? 0
+               : -1;
+}
+
+static int main_listen(main_ctx *m, const char *addr, smtpd_port *port, bool implicit)
+{
+    if (addr[0] == '\0')
+        return 0;
+    net_listen_opts o = {.addr = addr,
+                         .handler = &smtpd_handler,
+                         .ctx = port,
+                         .tls = port->tls,
+                         .implicit_tls = implicit};
+    net_listener *ls = NULL;
+    if (net_listen(m->srv.loop, &o, &ls) < 0)
+        return -1;
+    log_info(NULL, "listening on %s (%s)", addr,
+             implicit           ? "submission, implicit TLS"
+             : port->submission ? "submission, STARTTLS"
+                                : "MX");
+    return 0;
+}
+
+static int main_setup(main_ctx *m)
+{
+    smtpd_server *srv = &m->srv;
+    smtpd_config *cfg = &srv->cfg;
+    char err[NET_TLS_ERROR_MAX];
+    snprintf(srv->spool_dir, sizeof srv->spool_dir, "%s/spool", cfg->data_dir);
+    snprintf(srv->stores_dir, sizeof srv->stores_dir, "%s/stores", cfg->data_dir);
+    if (main_worker_secret(m) < 0 || main_dummy_wrap(m) < 0 || main_server_key(m) < 0)
+        return -1;
+    if (cfg->submission_listen[0] != '\0' || cfg->submissions_listen[0] != '\0' ||
+        access(cfg->tls_cert, R_OK) == 0) {
+        if (net_tls_ctx_new(cfg->tls_cert, cfg->tls_key, &m->tls, err, sizeof err) < 0) {
+            log_error(NULL, "TLS: %s", err);
+            return -1;
+        }
+    }
+    net_limits lim;
+    net_limits_default(&lim);
+    lim.max_conns = cfg->conns_max;
+    lim.max_conns_per_ip = cfg->conns_per_ip_max;
+    lim.idle_timeout_ms = cfg->idle_timeout_ms;
+    lim.session_timeout_ms = cfg->session_timeout_ms;
+    lim.pool_threads = cfg->pool_threads;
+    if (net_loop_new(&lim, &srv->loop) < 0 || main_metrics(srv) < 0)
+        return -1;
+    m->mx = (smtpd_port){srv, false, m->tls};
+    m->submission = (smtpd_port){srv, true, m->tls};
+    m->submissions = (smtpd_port){srv, true, m->tls};
+    net_listener *ml = NULL;
+    if (main_listen(m, cfg->mx_listen, &m->mx, false) < 0 ||
+        main_listen(m, cfg->submission_listen, &m->submission, false) < 0 ||
+        main_listen(m, cfg->submissions_listen, &m->submissions, true) < 0 ||
+        (cfg->metrics_listen[0] != '\0' &&
+         net_metrics_listen(srv->loop, cfg->metrics_listen, &ml) < 0))
+        return -1;
+    if (cfg->user[0] == '\0' && geteuid() == 0)
+        log_warn(NULL, "running as root: set smtp.user to drop privileges");
+    if ((cfg->user[0] != '\0' && net_drop_privileges(cfg->user) < 0) ||
+        net_loop_handle_signals(srv->loop) < 0)
+        return -1;
+    /* As the user that serves, so that it owns the spool. */
+    if (mkdir(srv->spool_dir, 0700) < 0 && errno != EEXIST) {
+        log_error(NULL, "%s: %s", srv->spool_dir, strerror(errno));
+        return -1;
+    }
+    rds_configure(cfg->redis_host, cfg->redis_port);
+    directory_follower_config fc = {
+        .api_host = cfg->api_host,
+        .api_port = cfg->api_port,
+        .worker_secret = (const unsigned char *)m->secret,
+        .worker_secret_len = m->secret_len,
+        .redis_host = cfg->redis_host,
+        .redis_port = cfg->redis_port,
+    };
+    const char *why = NULL;
+    if (directory_follower_start(&fc, &srv->dir, &why) < 0) {
+        log_error(NULL, "directory follower: %s", why);
+        return -1;
+    }
+    if (!directory_follower_wait_loaded(srv->dir, MAIN_DIRECTORY_WAIT_MS))
+        log_warn(NULL, "no directory snapshot yet: recipients get 451 until it arrives");
+    char qerr[256];
+    if (queue_runner_start(&cfg->queue, smtpd_queue_local, srv, &srv->runner, qerr, sizeof qerr) <
+        0) {
+        log_error(NULL, "outbound queue: %s", qerr);
+        return -1;
+    }
+    srv->outbound = true;
+    return 0;
+}
+
+static void main_teardown(main_ctx *m)
+{
+    queue_runner_stop(&m->srv.runner);
+    net_loop_free(&m->srv.loop);
+    directory_follower_stop(&m->srv.dir);
+    keys_secret_free(&m->srv.server_key);
+    net_tls_ctx_free(&m->tls);
+    free(m->srv.dummy_wrap);
+    if (m->secret != NULL)
+        sodium_free(m->secret);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL;
+    bool check_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "check-config") == 0)
+            check_only = true;
+        else
+            main_usage();
+    }
+    log_init(SMTPD_PROGRAM, LOG_LEVEL_INFO);
+    static main_ctx m;
+    char err[512];
+    if (sodium_init() < 0) {
+        log_error(NULL, "libsodium failed to initialise");
+        return 1;
+    }
+    if (smtpd_config_load(config, &m.srv.cfg, err, sizeof err) < 0) {
+        log_error(NULL, "%s", err);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: ok\n", config != NULL ? config : "(defaults)");
+        return 0;
+    }
+    int rc = main_setup(&m) == 0 && net_loop_run(m.srv.loop) == 0 ? 0 : 1;
+    log_info(NULL, "stopped");
+    main_teardown(&m);
+    return rc;
+}
