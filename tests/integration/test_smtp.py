@@ -287,6 +287,58 @@ class TestMx(SmtpCase):
             r.reply()
         r.close()
 
+    def test_disabled_user(self):
+        user = f"off-{helpers.unique()}"
+        self.stack.user(self.dom, user, "disabled-password-1")
+        r = self.stack.api.request("PATCH", f"/api/v1/domains/{self.dom}/users/{user}",
+                                   {"enabled": False}, token=self.stack.token)
+        self.assertEqual(r.status, 200, r)
+        time.sleep(1.0)
+        with self.mx() as s:
+            s.ehlo("c.example")
+            s.mail("x@outside.example")
+            code, text = s.rcpt(f"{user}@{self.dom}")
+            self.assertEqual(code, 550, text)
+            self.assertIn(b"5.2.1", text)
+
+    def test_new_mail_is_published(self):
+        import harness
+        sub = socket.create_connection(("127.0.0.1", self.stack.api.redis.port), timeout=10)
+        sub.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$15\r\nownmail:newmail\r\n")
+        f = sub.makefile("rb")
+        self.assertEqual(harness._resp_read(f)[0], "subscribe")
+        with self.mx() as s:
+            s.sendmail("x@outside.example", [self.bob], message("x@outside.example", self.bob))
+        kind, channel, store = harness._resp_read(f)
+        sub.close()
+        self.assertEqual((kind, channel), ("message", "ownmail:newmail"))
+        self.assertEqual(store, self.stack.entity(self.bob)["store_id"])
+
+    def test_line_length_enforced(self):
+        r = Raw(self.stack.mx_port)
+        r.cmd("EHLO c.example")
+        r.cmd("MAIL FROM:<x@outside.example>")
+        self.assertEqual(r.cmd(f"RCPT TO:<{self.alice}>")[0], 250)
+        self.assertEqual(r.cmd("DATA")[0], 354)
+        r.send("Subject: long\r\n\r\n" + "z" * 1200 + "\r\n.\r\n")
+        code, text = r.reply()
+        self.assertEqual(code, 550, text)
+        self.assertIn("5.6.0", text)
+        r.close()
+
+    def test_too_many_recipients(self):
+        r = Raw(self.stack.mx_port)
+        r.cmd("EHLO c.example")
+        r.cmd("MAIL FROM:<x@outside.example>")
+        r.send(f"RCPT TO:<{self.alice}>\r\n" * 100)
+        self.assertEqual({r.reply()[0] for _ in range(100)}, {250})
+        self.assertEqual(r.cmd(f"RCPT TO:<{self.bob}>")[0], 452)  # one past the limit
+        for _ in range(8):
+            self.assertEqual(r.cmd(f"RCPT TO:<{self.bob}>")[0], 452)
+        self.assertEqual(r.cmd(f"RCPT TO:<{self.bob}>")[0], 452)  # the tenth error...
+        self.assertEqual(r.reply()[0], 421)  # ...ends the session
+        r.close()
+
     def test_swaks(self):
         if shutil.which("swaks") is None:
             self.fail("swaks is not installed (setup.sh installs it)")

@@ -14,7 +14,7 @@ static const char *const config_known[] = {
     "smtp.submission_listen", "smtp.submissions_listen", "smtp.metrics_listen", "smtp.user",
     "smtp.message_max", "smtp.recipients_max", "smtp.errors_max", "smtp.timeout",
     "smtp.session_timeout", "smtp.connections_max", "smtp.connections_per_ip", "smtp.pool_threads",
-    "smtp.disabled_user",
+    "smtp.disabled_user", "smtp.line_max",
     /* read by the other programs sharing the file */
     "web_dir", "api.*", "kdf.*", "domain.*", "imap.*", "pop3.*", "dav.*", "log.*", NULL};
 
@@ -77,7 +77,7 @@ int smtpd_config_load(const char *path, smtpd_config *cfg, char *errbuf, size_t 
     memset(cfg, 0, sizeof(*cfg));
     if (path != NULL && conf_load_file(path, &c, &err) < 0)
         goto fail;
-    long long redis_port, rcpts, errors, conns, per_ip, threads, idle, session, ops;
+    long long redis_port, rcpts, errors, conns, per_ip, threads, idle, session, ops, line_max;
     uint64_t mem;
     if (config_unknown(c, &err) < 0 ||
         conf_get_str_into(c, "data_dir", "/var/lib/ownmail", cfg->data_dir, sizeof cfg->data_dir,
@@ -105,6 +105,8 @@ int smtpd_config_load(const char *path, smtpd_config *cfg, char *errbuf, size_t 
                       QUEUE_MESSAGE_MAX - SMTPD_RECEIVED_MAX, &cfg->message_max, &err) < 0 ||
         conf_get_int(c, "smtp.recipients_max", 100, 1, 10000, &rcpts, &err) < 0 ||
         conf_get_int(c, "smtp.errors_max", 10, 1, 1000, &errors, &err) < 0 ||
+        conf_get_int(c, "smtp.line_max", SMTP_TEXT_LINE_MAX, 0, 1024 * 1024, &line_max, &err) <
+            0 ||
         conf_get_duration(c, "smtp.timeout", 300, 10, 3600, &idle, &err) < 0 ||
         conf_get_duration(c, "smtp.session_timeout", 3600, 60, 86400, &session, &err) < 0 ||
         conf_get_int(c, "smtp.connections_max", NET_MAX_CONNS_DEFAULT, 1, 1000000, &conns, &err) <
@@ -132,6 +134,7 @@ int smtpd_config_load(const char *path, smtpd_config *cfg, char *errbuf, size_t 
     cfg->kdf.memlimit = (size_t)(mem / 1024 * 1024);
     cfg->redis_port = (int)redis_port;
     cfg->recipients_max = (unsigned)rcpts;
+    cfg->line_max = line_max == 0 ? 0 : (size_t)(line_max < 80 ? 80 : line_max);
     cfg->errors_max = (unsigned)errors;
     cfg->idle_timeout_ms = (unsigned)idle * 1000;
     cfg->session_timeout_ms = (unsigned)session * 1000;

@@ -83,9 +83,12 @@ void smtpd_cmd_data(smtpd_session *s, const smtp_command *cmd)
     smtp_data_options opts;
     smtp_data_options_default(&opts);
     opts.max_size = s->srv->cfg.message_max;
-    /* Long lines are passed on as they came: refusing them loses mail that
-     * every other MTA accepts. Bare CR or LF is refused (SMTP smuggling). */
-    opts.long_lines_ok = true;
+    /* RFC 5321 4.5.3.1.6: 1000 octets a line; smtp.line_max 0 passes longer
+     * lines on as they came. Bare CR or LF is refused (SMTP smuggling). */
+    if (s->srv->cfg.line_max == 0)
+        opts.long_lines_ok = true;
+    else
+        opts.max_line = s->srv->cfg.line_max;
     smtp_data_reader_init(&s->reader, &opts, message_out, s);
     s->state = SMTPD_DATA;
     net_conn_printf(s->c, "354 End data with <CR><LF>.<CR><LF>\r\n");

@@ -231,7 +231,9 @@ static void cmd_rcpt(smtpd_session *s, const smtp_command *cmd)
         return;
     }
     if (s->nrcpt >= s->srv->cfg.recipients_max) {
+        /* RFC 5321 4.5.3.1.10; a client that keeps going is counted out. */
         smtpd_reply(s, 452, "4.5.3", "too many recipients");
+        smtpd_count_error(s);
         return;
     }
     char path[SMTP_PATH_MAX + 1], addr[SMTPD_ADDRESS_MAX + 1];

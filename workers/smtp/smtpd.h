@@ -67,6 +67,7 @@ typedef struct smtpd_config {
     int redis_port;
     uint64_t message_max;     /* bytes (SIZE) */
     unsigned recipients_max;  /* RCPTs per transaction */
+    size_t line_max;          /* octets of a line of message text, CRLF included; 0 = any */
     unsigned errors_max;      /* bad commands before the session ends */
     unsigned idle_timeout_ms; /* between commands, and during DATA */
     unsigned session_timeout_ms;
