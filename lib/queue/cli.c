@@ -288,9 +288,8 @@ static int cli_list(cli *c)
         for (size_t k = 0; k < st.nrcpt; k++) {
             const queue_rcpt_state *rs = &st.rcpts[k];
             printf("\t%s\t%s%s\tattempts=%u\tnext=%lld\t%s\n", e->env.rcpts[k].addr,
-                   names[rs->status],
-                   rs->status == QUEUE_RCPT_FAILED && !rs->reported ? "(unreported)" : "",
-                   rs->attempts, (long long)rs->next_attempt, rs->reply);
+                   names[rs->status], queue_rcpt_dsn_due(rs) ? "(unreported)" : "", rs->attempts,
+                   (long long)rs->next_attempt, rs->reply);
         }
         queue_state_free(&st);
         queue_entry_free(&e);

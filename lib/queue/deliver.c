@@ -1,7 +1,8 @@
 /* One delivery attempt of one entry: group the due recipients by domain,
  * find the hosts (MX or smarthost), run sessions, record each outcome
- * durably, schedule retries, expire, hand DSNs over, remove the entry when
- * every recipient is done. */
+ * durably, schedule retries, expire, hand DSNs over ("failed", and
+ * "relayed" for NOTIFY=SUCCESS through a server without DSN), remove the
+ * entry when every recipient is done. */
 #include "queue_int.h"
 
 #include "log.h"
@@ -122,6 +123,12 @@ static void deliver_apply(deliver *d, const size_t *idx, size_t n, const queue_o
         atomic_fetch_add(&d->w->counters->attempts, 1);
         if (o->kind == QUEUE_OUT_OK) {
             rs->status = QUEUE_RCPT_DELIVERED;
+            /* RFC 3461 5.2.2: a server without DSN never heard NOTIFY, so
+             * we report SUCCESS ourselves, as "relayed" (deliver_dsn). The
+             * state is saved before the DSN is built: a crash in between
+             * repeats the DSN, never loses it. */
+            rs->relayed = o->no_dsn;
+            rs->reported = !(o->no_dsn && queue_dsn_success_wanted(d->e->env.rcpts[idx[i]].notify));
             atomic_fetch_add(&d->w->counters->delivered, 1);
         } else if (o->kind == QUEUE_OUT_PERM) {
             rs->status = QUEUE_RCPT_FAILED;
@@ -307,12 +314,15 @@ static void deliver_schedule(deliver *d)
     }
 }
 
-/* Hands a DSN for the failed, unreported recipients to the caller. */
+/* Hands one DSN for the recipients that owe one (queue_rcpt_dsn_due:
+ * failed, or relayed to a server without DSN) to the caller, then marks
+ * them reported, durably: only after the hand-over succeeded, so a crash
+ * may repeat a DSN but never lose one. */
 static void deliver_dsn(deliver *d)
 {
     bool any = false;
     for (size_t i = 0; i < d->st.nrcpt && !any; i++)
-        any = d->st.rcpts[i].status == QUEUE_RCPT_FAILED && !d->st.rcpts[i].reported;
+        any = queue_rcpt_dsn_due(&d->st.rcpts[i]);
     if (!any)
         return;
     char rnd[2 * QUEUE_BOUNDARY_RANDOM + 1], boundary[QUEUE_DSN_BOUNDARY_MAX + 1];
@@ -343,7 +353,7 @@ static void deliver_dsn(deliver *d)
     }
     buf_free(&out);
     for (size_t i = 0; i < d->st.nrcpt; i++)
-        if (d->st.rcpts[i].status == QUEUE_RCPT_FAILED)
+        if (queue_rcpt_dsn_due(&d->st.rcpts[i]))
             d->st.rcpts[i].reported = true;
     deliver_save(d);
 }
@@ -392,14 +402,14 @@ out:
     free(done);
 }
 
-/* True when the entry has work now: a due pending recipient, or a failure
- * whose DSN was not handed over. */
+/* True when the entry has work now: a due pending recipient, or a DSN
+ * that was not handed over. */
 static bool deliver_is_due(const queue_state *st, int64_t now, bool force)
 {
     for (size_t i = 0; i < st->nrcpt; i++) {
         const queue_rcpt_state *rs = &st->rcpts[i];
         if ((rs->status == QUEUE_RCPT_PENDING && (force || rs->next_attempt <= now)) ||
-            (rs->status == QUEUE_RCPT_FAILED && !rs->reported))
+            queue_rcpt_dsn_due(rs))
             return true;
     }
     return false;
@@ -446,7 +456,7 @@ int queue_deliver_entry(queue_worker *w, const char *id, bool force, int64_t *ne
     bool finished = !d.save_failed;
     for (size_t i = 0; i < d.st.nrcpt; i++) {
         const queue_rcpt_state *rs = &d.st.rcpts[i];
-        if (rs->status == QUEUE_RCPT_PENDING || (rs->status == QUEUE_RCPT_FAILED && !rs->reported))
+        if (rs->status == QUEUE_RCPT_PENDING || queue_rcpt_dsn_due(rs))
             finished = false;
     }
     if (finished && queue_remove(cfg->queue_dir, id, err, sizeof(err)) == QUEUE_OK) {
@@ -456,8 +466,7 @@ int queue_deliver_entry(queue_worker *w, const char *id, bool force, int64_t *ne
     }
     *next_r = queue_state_next_attempt(&d.st);
     for (size_t i = 0; i < d.st.nrcpt; i++)
-        if (d.st.rcpts[i].status == QUEUE_RCPT_FAILED && !d.st.rcpts[i].reported &&
-            d.now + cfg->retry_min < *next_r)
+        if (queue_rcpt_dsn_due(&d.st.rcpts[i]) && d.now + cfg->retry_min < *next_r)
             *next_r = d.now + cfg->retry_min; /* the DSN hand-over failed: again later */
     result = 0;
 out:

@@ -1,5 +1,6 @@
-/* The failure DSN (RFC 3464, RFC 3461 6, RFC 6533 for SMTPUTF8): a pure
- * function of its input. Lines end in CRLF. */
+/* The DSN (RFC 3464, RFC 3461 6, RFC 6533 for SMTPUTF8): failed, delivered
+ * and relayed recipients (queue_dsn.h), a pure function of its input. Lines
+ * end in CRLF. */
 #include "queue_dsn.h"
 #include "queue_int.h"
 
@@ -9,10 +10,24 @@
 
 #define QUEUE_DSN_XTEXT_MAX (3 * QUEUE_ORCPT_MAX + 1)
 
+/* What one recipient's block says (RFC 3464 2.3.3). */
+typedef enum { DSN_NONE, DSN_FAILED, DSN_DELIVERED, DSN_RELAYED } dsn_action;
+
+static const char *const dsn_action_names[] = {"", "failed", "delivered", "relayed"};
+
+/* Which actions a DSN reports (a bit per dsn_action). */
+#define DSN_HAS(a) (1u << (a))
+
 bool queue_dsn_wanted(unsigned notify)
 {
     /* RFC 3461 4.1: without NOTIFY, FAILURE (and possibly DELAY) is assumed. */
     return notify == 0 || (notify & SMTP_NOTIFY_FAILURE) != 0;
+}
+
+bool queue_dsn_success_wanted(unsigned notify)
+{
+    /* RFC 3461 4.1: SUCCESS only when asked for (NEVER stands alone). */
+    return (notify & SMTP_NOTIFY_SUCCESS) != 0 && (notify & SMTP_NOTIFY_NEVER) == 0;
 }
 
 void queue_dsn_date(int64_t t, char out[QUEUE_DATE_MAX + 1])
@@ -47,12 +62,20 @@ static bool dsn_boundary_ok(const char *b)
     return true;
 }
 
-static bool dsn_is_reported(const queue_dsn_input *in, size_t i)
+/* Whether and how recipient i is reported: picked (queue_dsn_input.report)
+ * and its NOTIFY asking for that kind of DSN. */
+static dsn_action dsn_action_of(const queue_dsn_input *in, size_t i)
 {
     const queue_rcpt_state *rs = &in->state->rcpts[i];
-    bool pick =
-        in->report != NULL ? in->report[i] : rs->status == QUEUE_RCPT_FAILED && !rs->reported;
-    return pick && queue_dsn_wanted(in->entry->env.rcpts[i].notify);
+    unsigned notify = in->entry->env.rcpts[i].notify;
+    if (!(in->report != NULL ? in->report[i] : queue_rcpt_dsn_due(rs)))
+        return DSN_NONE;
+    if (rs->status == QUEUE_RCPT_DELIVERED) {
+        if (!queue_dsn_success_wanted(notify))
+            return DSN_NONE;
+        return rs->relayed ? DSN_RELAYED : DSN_DELIVERED;
+    }
+    return queue_dsn_wanted(notify) ? DSN_FAILED : DSN_NONE;
 }
 
 static bool dsn_ascii(const char *s)
@@ -63,16 +86,19 @@ static bool dsn_ascii(const char *s)
     return true;
 }
 
-/* The status of a failed recipient: its enhanced code, class 5 (RFC 3464
- * 2.3.4: the class must agree with Action: failed), x.0.0 when unknown. */
-static void dsn_status(const queue_rcpt_state *rs, char out[SMTP_ENHANCED_TEXT_MAX + 1])
+/* The status of a reported recipient: its enhanced code in the class its
+ * Action calls for (RFC 3464 2.3.4: 5 for failed, 2 for delivered and
+ * relayed), x.0.0 when the code is unknown or of another class. */
+static void dsn_status(const queue_rcpt_state *rs, dsn_action a,
+                       char out[SMTP_ENHANCED_TEXT_MAX + 1])
 {
+    unsigned char cls = a == DSN_FAILED ? 5 : 2;
     smtp_enhanced e = rs->enhanced;
-    if (e.cls == 0)
-        e = (smtp_enhanced){5, 0, 0};
-    e.cls = 5;
+    if (e.cls == 0 || (cls == 2 && e.cls != 2))
+        e = (smtp_enhanced){cls, 0, 0};
+    e.cls = cls;
     if (smtp_enhanced_format(&e, out) < 0)
-        snprintf(out, SMTP_ENHANCED_TEXT_MAX + 1, "5.0.0");
+        snprintf(out, SMTP_ENHANCED_TEXT_MAX + 1, "%u.0.0", cls);
 }
 
 static void dsn_xtext(const char *s, char out[QUEUE_DSN_XTEXT_MAX])
@@ -82,13 +108,15 @@ static void dsn_xtext(const char *s, char out[QUEUE_DSN_XTEXT_MAX])
         out[0] = '\0';
 }
 
-static void dsn_headers(const queue_dsn_input *in, buf *out, bool utf8, bool eightbit)
+static void dsn_headers(const queue_dsn_input *in, buf *out, unsigned has, bool utf8, bool eightbit)
 {
     char date[QUEUE_DATE_MAX + 1];
     queue_dsn_date(in->now, date);
     buf_printf(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", in->reporting_mta);
     buf_printf(out, "To: <%s>\r\n", in->entry->env.from);
-    buf_printf(out, "Subject: Undelivered Mail Returned to Sender\r\n");
+    buf_printf(out, "Subject: %s\r\n",
+               has & DSN_HAS(DSN_FAILED) ? "Undelivered Mail Returned to Sender"
+                                         : "Delivery Status Notification (Success)");
     buf_printf(out, "Date: %s\r\n", date);
     buf_printf(out, "Message-ID: <%s.%lld.dsn@%s>\r\n", in->entry->id, (long long)in->now,
                in->reporting_mta);
@@ -103,27 +131,47 @@ static void dsn_headers(const queue_dsn_input *in, buf *out, bool utf8, bool eig
     buf_printf(out, "\r\nThis is a MIME-encapsulated message.\r\n\r\n");
 }
 
-static void dsn_human(const queue_dsn_input *in, buf *out)
+/* The recipients reported with action a, one line each. */
+static void dsn_human_list(const queue_dsn_input *in, buf *out, dsn_action a)
+{
+    for (size_t i = 0; i < in->entry->env.nrcpt; i++) {
+        if (dsn_action_of(in, i) != a)
+            continue;
+        const queue_rcpt_state *rs = &in->state->rcpts[i];
+        buf_printf(out, "<%s>", in->entry->env.rcpts[i].addr);
+        if (rs->remote_mta[0] != '\0')
+            buf_printf(out, ": host %s said:", rs->remote_mta);
+        if (rs->reply[0] != '\0' || a == DSN_FAILED)
+            buf_printf(out, "%s %s", rs->remote_mta[0] != '\0' ? "" : ":",
+                       rs->reply[0] != '\0' ? rs->reply : "delivery failed");
+        buf_printf(out, "\r\n");
+    }
+    buf_printf(out, "\r\n");
+}
+
+static void dsn_human(const queue_dsn_input *in, buf *out, unsigned has)
 {
     buf_printf(out,
                "--%s\r\nContent-Description: Notification\r\n"
                "Content-Type: text/plain; charset=utf-8\r\n\r\n",
                in->boundary);
-    buf_printf(out,
-               "This is the mail system at host %s.\r\n\r\n"
-               "Your message could not be delivered to one or more recipients.\r\n"
-               "It is attached below. The reasons:\r\n\r\n",
-               in->reporting_mta);
-    for (size_t i = 0; i < in->entry->env.nrcpt; i++) {
-        if (!dsn_is_reported(in, i))
-            continue;
-        const queue_rcpt_state *rs = &in->state->rcpts[i];
-        buf_printf(out, "<%s>:", in->entry->env.rcpts[i].addr);
-        if (rs->remote_mta[0] != '\0')
-            buf_printf(out, " host %s said:", rs->remote_mta);
-        buf_printf(out, " %s\r\n", rs->reply[0] != '\0' ? rs->reply : "delivery failed");
+    buf_printf(out, "This is the mail system at host %s.\r\n\r\n", in->reporting_mta);
+    if (has & DSN_HAS(DSN_FAILED)) {
+        buf_printf(out, "Your message could not be delivered to one or more recipients.\r\n"
+                        "It is attached below. The reasons:\r\n\r\n");
+        dsn_human_list(in, out, DSN_FAILED);
     }
-    buf_printf(out, "\r\n");
+    if (has & DSN_HAS(DSN_DELIVERED)) {
+        buf_printf(out, "Your message was delivered to the mailbox of:\r\n\r\n");
+        dsn_human_list(in, out, DSN_DELIVERED);
+    }
+    if (has & DSN_HAS(DSN_RELAYED)) {
+        /* RFC 3464 2.3.3: no notice of final delivery will follow. */
+        buf_printf(out, "Your message was handed on to a mail server that does not send\r\n"
+                        "delivery notifications, so no further notice of its delivery\r\n"
+                        "will come for:\r\n\r\n");
+        dsn_human_list(in, out, DSN_RELAYED);
+    }
 }
 
 static void dsn_report(const queue_dsn_input *in, buf *out, bool utf8)
@@ -142,12 +190,13 @@ static void dsn_report(const queue_dsn_input *in, buf *out, bool utf8)
     buf_printf(out, "Arrival-Date: %s\r\n", date);
     /* Per-recipient fields (RFC 3464 2.3), one block each. */
     for (size_t i = 0; i < env->nrcpt; i++) {
-        if (!dsn_is_reported(in, i))
+        dsn_action a = dsn_action_of(in, i);
+        if (a == DSN_NONE)
             continue;
         const queue_rcpt *r = &env->rcpts[i];
         const queue_rcpt_state *rs = &in->state->rcpts[i];
         char status[SMTP_ENHANCED_TEXT_MAX + 1];
-        dsn_status(rs, status);
+        dsn_status(rs, a, status);
         buf_printf(out, "\r\n");
         if (r->orcpt_type[0] != '\0') {
             dsn_xtext(r->orcpt, x);
@@ -156,7 +205,7 @@ static void dsn_report(const queue_dsn_input *in, buf *out, bool utf8)
         /* RFC 6533 3: a non-ASCII address is of type utf-8. */
         buf_printf(out, "Final-Recipient: %s; %s\r\n", dsn_ascii(r->addr) ? "rfc822" : "utf-8",
                    r->addr);
-        buf_printf(out, "Action: failed\r\nStatus: %s\r\n", status);
+        buf_printf(out, "Action: %s\r\nStatus: %s\r\n", dsn_action_names[a], status);
         if (rs->remote_mta[0] != '\0')
             buf_printf(out, "Remote-MTA: dns; %s\r\n", rs->remote_mta);
         if (rs->reply[0] != '\0')
@@ -185,10 +234,13 @@ static size_t dsn_header_len(const unsigned char *msg, size_t len)
     return len;
 }
 
-static void dsn_original(const queue_dsn_input *in, buf *out, bool utf8)
+static void dsn_original(const queue_dsn_input *in, buf *out, unsigned has, bool utf8)
 {
     const queue_entry *e = in->entry;
-    bool headers_only = e->env.ret == SMTP_RET_HDRS || e->msg_len > QUEUE_DSN_RETURN_MAX;
+    /* RFC 3461 4.3: RET is for DSNs that report a failure; one that
+     * reports none returns the headers only. */
+    bool failed = (has & DSN_HAS(DSN_FAILED)) != 0;
+    bool headers_only = !failed || e->env.ret == SMTP_RET_HDRS || e->msg_len > QUEUE_DSN_RETURN_MAX;
     size_t len = e->msg_len;
     const char *type = utf8 ? "message/global" : "message/rfc822";
     if (headers_only) {
@@ -197,8 +249,8 @@ static void dsn_original(const queue_dsn_input *in, buf *out, bool utf8)
             len = QUEUE_DSN_HEADERS_MAX;
         type = utf8 ? "message/global-headers" : "text/rfc822-headers";
     }
-    buf_printf(out, "--%s\r\nContent-Description: Undelivered message%s\r\nContent-Type: %s\r\n",
-               in->boundary, headers_only ? " headers" : "", type);
+    buf_printf(out, "--%s\r\nContent-Description: %s%s\r\nContent-Type: %s\r\n", in->boundary,
+               failed ? "Undelivered message" : "Message", headers_only ? " headers" : "", type);
     if (e->eightbit)
         buf_printf(out, "Content-Transfer-Encoding: 8bit\r\n");
     buf_printf(out, "\r\n");
@@ -219,20 +271,22 @@ int queue_dsn_build(const queue_dsn_input *in, buf *out, const char **error_r)
     /* RFC 5321 4.5.5, RFC 3461 6.2: never a DSN to the null reverse-path. */
     if (in->entry->env.from[0] == '\0')
         return 0;
-    bool any = false, utf8 = in->entry->env.smtputf8 || !dsn_ascii(in->entry->env.from);
+    unsigned has = 0;
+    bool utf8 = in->entry->env.smtputf8 || !dsn_ascii(in->entry->env.from);
     for (size_t i = 0; i < in->entry->env.nrcpt; i++) {
-        if (dsn_is_reported(in, i)) {
-            any = true;
+        dsn_action a = dsn_action_of(in, i);
+        if (a != DSN_NONE) {
+            has |= DSN_HAS(a);
             utf8 = utf8 || !dsn_ascii(in->entry->env.rcpts[i].addr);
         }
     }
-    if (!any)
+    if (has == 0)
         return 0;
     bool eightbit = utf8 || in->entry->eightbit;
-    dsn_headers(in, out, utf8, eightbit);
-    dsn_human(in, out);
+    dsn_headers(in, out, has, utf8, eightbit);
+    dsn_human(in, out, has);
     dsn_report(in, out, utf8);
-    dsn_original(in, out, utf8);
+    dsn_original(in, out, has, utf8);
     if (out->failed) {
         *error_r = "DSN over its size limit";
         return -1;

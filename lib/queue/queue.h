@@ -198,7 +198,12 @@ typedef enum {
 
 typedef struct queue_rcpt_state {
     queue_rcpt_status status;
-    bool reported;                      /* FAILED, and the DSN was handed over (or none was due) */
+    /* The DSN this outcome calls for was handed over, or none was due:
+     * "failed" for FAILED, "relayed" for DELIVERED with relayed set. */
+    bool reported;
+    /* DELIVERED to a server that did not offer DSN, so NOTIFY could not be
+     * passed on: with NOTIFY=SUCCESS we owe a "relayed" DSN (RFC 3461 5.2.2). */
+    bool relayed;
     uint32_t attempts;                  /* attempts that ended in a temporary failure */
     int64_t next_attempt;               /* Unix time; PENDING only */
     int64_t last_attempt;               /* Unix time; 0 = never */
@@ -215,11 +220,17 @@ typedef struct queue_state {
 } queue_state;
 
 /* State plaintext (version 1): "OMQS" | u8 version | u64 generation | u32
- * nrcpt | nrcpt * (u8 status | u8 reported | u32 attempts | i64 next | i64
+ * nrcpt | nrcpt * (u8 status | u8 flags | u32 attempts | i64 next | i64
  * last | u16 code | u8 cls | u16 subject | u16 detail | str reply | str
- * remote_mta). */
+ * remote_mta), flags = QUEUE_STATE_REPORTED | QUEUE_STATE_RELAYED. The
+ * relayed bit came later: a state written before it has 0 there, which
+ * reads as "no DSN owed" for a DELIVERED recipient, as it then was; a
+ * reader that predates the bit refuses such a state (QUEUE_ERR_CORRUPT)
+ * rather than lose the DSN. */
 #define QUEUE_STATE_MAGIC "OMQS"
 #define QUEUE_STATE_VERSION 1
+#define QUEUE_STATE_REPORTED 1u
+#define QUEUE_STATE_RELAYED 2u /* DELIVERED only */
 
 /* A fresh state for an entry: every recipient pending, due at queued_at. */
 int queue_state_init(const queue_entry *e, queue_state *st_r);
@@ -249,6 +260,11 @@ int queue_state_decode(const unsigned char *in, size_t len, size_t nrcpt, queue_
 /* The earliest next_attempt of a pending recipient, or INT64_MAX when none
  * is pending. */
 int64_t queue_state_next_attempt(const queue_state *st);
+
+/* True when rs owes a DSN that was not handed over yet: FAILED, or
+ * DELIVERED with relayed (whether the recipient's NOTIFY wants it is the
+ * DSN builder's question, queue_dsn.h). The entry stays until it is not. */
+bool queue_rcpt_dsn_due(const queue_rcpt_state *rs);
 
 /* ---- configuration (config.c) ---------------------------------------------- */
 
@@ -313,12 +329,12 @@ long long queue_backoff(const queue_config *cfg, uint32_t attempts);
 
 /* ---- delivery -------------------------------------------------------------- */
 
-/* A DSN for a failed delivery, to be delivered locally by the caller:
- * recipient is the original sender (the DSN's envelope recipient), the
- * DSN's own reverse-path is "<>" (RFC 5321 4.5.5, RFC 3461 6.2). Called
- * from delivery threads: must be thread-safe. Returns 0 when handled
- * (delivered, queued, or deliberately dropped), -1 to be called again at
- * the next attempt. */
+/* A DSN ("failed" or "relayed", queue_dsn.h), to be delivered locally by
+ * the caller: recipient is the original sender (the DSN's envelope
+ * recipient), the DSN's own reverse-path is "<>" (RFC 5321 4.5.5, RFC 3461
+ * 6.2). Called from delivery threads: must be thread-safe. Returns 0 when
+ * handled (delivered, queued, or deliberately dropped), -1 to be called
+ * again at the next attempt (the recipients stay unreported until then). */
 typedef int queue_local_fn(void *ctx, const char *recipient, const char *msg, size_t len);
 
 typedef struct queue_stats {

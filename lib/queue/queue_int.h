@@ -98,6 +98,9 @@ typedef struct queue_outcome {
     smtp_enhanced enhanced;         /* for the DSN's Status */
     char text[QUEUE_REPLY_MAX + 1]; /* the reply ("550 5.1.1 ...") or the local reason */
     char mta[QUEUE_MTA_MAX + 1];    /* remote host, "" = none */
+    /* OK from a server that did not offer DSN in EHLO: NOTIFY, ORCPT,
+     * ENVID and RET stayed here (RFC 3461 5.2.2). */
+    bool no_dsn;
 } queue_outcome;
 
 /* Sets o to a local (no reply) outcome, enhanced "c.s.d" from the numbers. */

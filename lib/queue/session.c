@@ -4,7 +4,9 @@
  * QUEUE_TXN_RCPTS_MAX recipients of one domain: MAIL with SIZE (RFC 1870),
  * BODY=8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), RET/ENVID (RFC 3461);
  * RCPT with NOTIFY/ORCPT; DATA with dot-stuffing (smtp_data_writer). No
- * PIPELINING: one command, one reply.
+ * PIPELINING: one command, one reply. The DSN parameters go only to a
+ * server that offers DSN; a recipient another server took is marked
+ * no_dsn, for the "relayed" DSN (RFC 3461 5.2.2, deliver.c).
  *
  * TLS to MX hosts is opportunistic (RFC 7435): without DANE or MTA-STS
  * there is no name to check a certificate against that an attacker could
@@ -124,7 +126,9 @@ static void session_xtext_param(char *line, size_t size, const char *key, const 
     if (smtp_xtext_encode(value, strlen(value), x, sizeof(x), &xl) < 0)
         return;
     size_t used = strlen(line);
-    snprintf(line + used, size - used, " %s=%s%s%s", key, type, type[0] ? ";" : "", x);
+    int n = snprintf(line + used, size - used, " %s=%s%s%s", key, type, type[0] ? ";" : "", x);
+    if (n < 0 || (size_t)n >= size - used)
+        line[used] = '\0'; /* never a cut parameter: leave it out whole */
 }
 
 /* Appends " NOTIFY=..." (RFC 3461 4.1) when the submission gave one. */
@@ -388,6 +392,7 @@ static txn_result session_txn(session *s, const size_t *idx, size_t n, queue_out
         queue_outcome_local(&o, QUEUE_OUT_TEMP, 4, 4, 2, s->t->host, s->err);
     else
         queue_outcome_reply(&o, &reply, s->t->host);
+    o.no_dsn = !dsn; /* deliver.c owes a "relayed" DSN for NOTIFY=SUCCESS */
     txn_all(outs, accepted, n, &o);
     return TXN_DONE;
 }

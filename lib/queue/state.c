@@ -82,7 +82,8 @@ int queue_state_encode(const queue_state *st, unsigned char **out_r, size_t *out
     for (size_t i = 0; i < st->nrcpt; i++) {
         const queue_rcpt_state *r = &st->rcpts[i];
         wr_u8(&p, (unsigned)r->status);
-        wr_u8(&p, r->reported ? 1 : 0);
+        wr_u8(&p,
+              (r->reported ? QUEUE_STATE_REPORTED : 0) | (r->relayed ? QUEUE_STATE_RELAYED : 0));
         wr_u32(&p, r->attempts);
         wr_u64(&p, (uint64_t)r->next_attempt);
         wr_u64(&p, (uint64_t)r->last_attempt);
@@ -125,7 +126,7 @@ int queue_state_decode(const unsigned char *in, size_t len, size_t nrcpt, queue_
     }
     for (uint32_t i = 0; i < n && !r.bad; i++) {
         queue_rcpt_state *rs = &st.rcpts[i];
-        unsigned status = queue_rd_u8(&r), reported = queue_rd_u8(&r);
+        unsigned status = queue_rd_u8(&r), flags = queue_rd_u8(&r);
         rs->attempts = queue_rd_u32(&r);
         rs->next_attempt = (int64_t)queue_rd_u64(&r);
         rs->last_attempt = (int64_t)queue_rd_u64(&r);
@@ -135,13 +136,16 @@ int queue_state_decode(const unsigned char *in, size_t len, size_t nrcpt, queue_
         rs->enhanced.detail = (unsigned short)queue_rd_u16(&r);
         queue_rd_str(&r, rs->reply, QUEUE_REPLY_MAX, true);
         queue_rd_str(&r, rs->remote_mta, QUEUE_MTA_MAX, false);
-        if (status > QUEUE_RCPT_FAILED || reported > 1 || rs->code > 599 ||
+        if (status > QUEUE_RCPT_FAILED ||
+            (flags & ~(QUEUE_STATE_REPORTED | QUEUE_STATE_RELAYED)) != 0 ||
+            ((flags & QUEUE_STATE_RELAYED) && status != QUEUE_RCPT_DELIVERED) || rs->code > 599 ||
             (rs->enhanced.cls != 0 && rs->enhanced.cls != 2 && rs->enhanced.cls != 4 &&
              rs->enhanced.cls != 5) ||
             rs->enhanced.subject > 999 || rs->enhanced.detail > 999)
             r.bad = true;
         rs->status = (queue_rcpt_status)status;
-        rs->reported = reported != 0;
+        rs->reported = (flags & QUEUE_STATE_REPORTED) != 0;
+        rs->relayed = (flags & QUEUE_STATE_RELAYED) != 0;
     }
     if (r.bad || r.left != 0) {
         free(st.rcpts);
@@ -216,4 +220,10 @@ int64_t queue_state_next_attempt(const queue_state *st)
         if (st->rcpts[i].status == QUEUE_RCPT_PENDING && st->rcpts[i].next_attempt < next)
             next = st->rcpts[i].next_attempt;
     return next;
+}
+
+bool queue_rcpt_dsn_due(const queue_rcpt_state *rs)
+{
+    return !rs->reported &&
+           (rs->status == QUEUE_RCPT_FAILED || (rs->status == QUEUE_RCPT_DELIVERED && rs->relayed));
 }

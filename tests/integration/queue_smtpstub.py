@@ -9,11 +9,21 @@ undone), RSET, NOOP, QUIT. Every finished transaction is recorded in
 Replies are scriptable: `stub.rcpt_replies[addr]` is a list of replies
 ("451 4.3.0 try later") given to RCPT of that address one after the other
 (then 250), and `stub.data_replies` likewise for the end of DATA.
+
+`stub.offer_dsn` (default True, back to it on reset()) says whether EHLO
+lists DSN (RFC 3461): set it False to play a server that does not, to which
+a client must not send NOTIFY, ORCPT, ENVID or RET.
 """
 import socket
 import socketserver
 import ssl
 import threading
+
+
+def _dsn_params(line):
+    """True when a MAIL or RCPT line carries an RFC 3461 parameter."""
+    params = line.split(">", 1)[1].upper().split() if ">" in line else []
+    return any(p.split("=", 1)[0] in ("RET", "ENVID", "NOTIFY", "ORCPT") for p in params)
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -43,7 +53,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 verb = line.split(" ", 1)[0].upper()
                 if verb == "EHLO":
                     session["helo"] = line[5:]
-                    ext = ["8BITMIME", "SMTPUTF8", "DSN", "ENHANCEDSTATUSCODES", "SIZE 10485760"]
+                    ext = ["8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "SIZE 10485760"]
+                    if stub.offer_dsn:
+                        ext.insert(2, "DSN")
                     if stub.context is not None and not session["tls"]:
                         ext.append("STARTTLS")
                     if stub.auth and session["tls"]:
@@ -66,6 +78,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 elif verb == "AUTH":
                     session["auth"] = line[5:]
                     self.send("235 2.7.0 authenticated")
+                elif verb in ("MAIL", "RCPT") and not stub.offer_dsn and _dsn_params(line):
+                    self.send("555 5.5.4 DSN parameters, but DSN was not offered")
                 elif verb == "MAIL":
                     txn = {"from": line[10:], "rcpts": [], "tls": session["tls"]}
                     self.send("250 2.1.0 ok")
@@ -123,6 +137,7 @@ class SmtpStub:
         self.rcpt_replies = {}
         self.data_replies = {}
         self.auth = auth
+        self.offer_dsn = True
         self.context = None
         if certfile:
             self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -153,6 +168,7 @@ class SmtpStub:
             self.sessions.clear()
             self.rcpt_replies.clear()
             self.data_replies.clear()
+            self.offer_dsn = True
 
 
 def free_port(kind=socket.SOCK_STREAM):

@@ -253,6 +253,102 @@ class QueueDelivery(unittest.TestCase):
         self.assertIn("bounced=1", out)
         self.assertEqual(self.dsns(), [])
 
+    # ------------------------------------------- success DSNs (RFC 3461 5.2.2)
+
+    def test_relayed_dsn_when_the_server_lacks_dsn(self):
+        # A server without DSN cannot be told NOTIFY=SUCCESS: the queue
+        # reports the hand-over itself, as "relayed".
+        self.plain.offer_dsn = False
+        self.put("alice@local.test", "bob@remote.test",
+                 extra=["--notify", "success,failure", "--orcpt", "rfc822;orig@remote.test",
+                        "--envid", "ENV7", "--ret", "full"])
+        out, err = self.run_queue()
+        self.assertIn("delivered=1", out)
+        self.assertIn("dsns=1", out)
+        # Nothing of RFC 3461 went to that server (the stub refuses it).
+        commands = [c for s in self.plain.sessions for c in s["commands"]]
+        self.assertIn("RCPT TO:<bob@remote.test>", commands)
+        self.assertIn(f"MAIL FROM:<alice@local.test> SIZE={len(MESSAGE)}", commands)
+        [dsn] = self.dsns()
+        self.assertEqual(dsn["Subject"], "Delivery Status Notification (Success)")
+        self.assertEqual(dsn["To"], "<alice@local.test>")
+        per_msg, rcpts, original = self.report(dsn)
+        self.assertEqual(per_msg["Original-Envelope-Id"], "ENV7")
+        [r] = rcpts
+        self.assertEqual(r["Action"], "relayed")
+        self.assertEqual(r["Status"], "2.0.0")
+        self.assertEqual(r["Final-Recipient"], "rfc822; bob@remote.test")
+        self.assertEqual(r["Original-Recipient"], "rfc822;orig@remote.test")
+        self.assertEqual(r["Remote-MTA"], "dns; mx.remote.test")
+        self.assertEqual(r["Diagnostic-Code"], "smtp; 250 2.0.0 ok")
+        # RFC 3461 4.3: RET=FULL is for failures; a success returns headers.
+        self.assertEqual(original.get_content_type(), "text/rfc822-headers")
+        self.assertIn("Subject: queue test", original.get_payload())
+        self.assertNotIn("first line", original.get_payload())
+        self.assertEqual(self.listing(), "")
+
+    def test_no_dsn_of_ours_when_the_server_offers_dsn(self):
+        # NOTIFY went on with the RCPT: reporting is the next server's job.
+        self.put("alice@local.test", "bob@remote.test", extra=["--notify", "success"])
+        out, _ = self.run_queue()
+        self.assertIn("delivered=1", out)
+        self.assertIn("dsns=0", out)
+        rcpts = [c for s in self.plain.sessions for c in s["commands"] if c.startswith("RCPT")]
+        self.assertEqual(rcpts, ["RCPT TO:<bob@remote.test> NOTIFY=SUCCESS"])
+        self.assertEqual(self.dsns(), [])
+        self.assertEqual(self.listing(), "")
+
+    def test_no_relayed_dsn_unless_success_was_asked_for(self):
+        self.plain.offer_dsn = False
+        self.put("alice@local.test", "bob@remote.test", extra=["--notify", "failure"])
+        self.put("alice@local.test", "carol@remote.test")  # no NOTIFY: FAILURE only
+        self.put("<>", "dave@remote.test", extra=["--notify", "success"])  # never to <>
+        out, _ = self.run_queue()
+        self.assertIn("delivered=3", out)
+        self.assertIn("dsns=0", out)
+        self.assertEqual(self.dsns(), [])
+        self.assertEqual(self.listing(), "")
+
+    def test_failed_and_relayed_in_one_dsn(self):
+        self.plain.offer_dsn = False
+        self.plain.rcpt_replies["nobody@remote.test"] = ["550 5.1.1 no such user here"]
+        self.put("alice@local.test", extra=["--to", "bob@remote.test", "--notify", "success",
+                                            "--to", "nobody@remote.test"])
+        out, _ = self.run_queue()
+        self.assertIn("delivered=1", out)
+        self.assertIn("bounced=1", out)
+        self.assertIn("dsns=1", out)
+        [dsn] = self.dsns()
+        self.assertEqual(dsn["Subject"], "Undelivered Mail Returned to Sender")
+        _, rcpts, original = self.report(dsn)
+        self.assertEqual({r["Final-Recipient"]: r["Action"] for r in rcpts},
+                         {"rfc822; bob@remote.test": "relayed",
+                          "rfc822; nobody@remote.test": "failed"})
+        # A failure is reported, so RET applies (none given: all of it).
+        self.assertEqual(original.get_content_type(), "message/rfc822")
+
+    def test_relayed_dsn_waits_for_a_successful_hand_over(self):
+        # Crash safety: "reported" is recorded only once the DSN was handed
+        # over. A DSN directory that cannot be written is a hand-over that
+        # fails: the entry stays, and the next pass hands the DSN over
+        # without delivering the message again.
+        self.plain.offer_dsn = False
+        self.put("alice@local.test", "bob@remote.test", extra=["--notify", "success"])
+        out, _ = self.cli("--dns", f"127.0.0.1:{self.dns_port}", "--remote-port",
+                          str(self.plain.port), "--dsn-dir", os.path.join(self.data, "missing"),
+                          "run-once")
+        self.assertIn("delivered=1", out)
+        self.assertIn("dsns=0", out)
+        self.assertIn("bob@remote.test\tdelivered(unreported)", self.listing())
+        out, _ = self.run_queue()
+        self.assertIn("attempts=0", out)
+        self.assertIn("dsns=1", out)
+        self.assertEqual(len(self.plain.transactions), 1)
+        [dsn] = self.dsns()
+        _, [r], _ = self.report(dsn)
+        self.assertEqual(r["Action"], "relayed")
+        self.assertEqual(self.listing(), "")
+
     def test_null_mx_fails_permanently(self):
         self.put("alice@local.test", "someone@nullmx.test")
         out, _ = self.run_queue()

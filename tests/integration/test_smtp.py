@@ -113,8 +113,8 @@ class TestMx(SmtpCase):
             code, caps = s.ehlo("client.example")
             self.assertEqual(code, 250)
             for cap in ("PIPELINING", "SIZE 1048576", "8BITMIME", "ENHANCEDSTATUSCODES",
-                        "SMTPUTF8", "CHUNKING", "STARTTLS"):
-                self.assertIn(cap, caps.decode())
+                        "SMTPUTF8", "CHUNKING", "DSN", "STARTTLS"):
+                self.assertIn(cap, caps.decode().splitlines())
             self.assertNotIn("AUTH", caps.decode())  # no AUTH on the MX port
             self.assertEqual(s.noop()[0], 250)
             self.assertEqual(s.verify("alice")[0], 252)

@@ -20,6 +20,7 @@ class TestSubmission(SmtpCase):
             code, caps = s.ehlo("c.example")
             self.assertNotIn(b"AUTH", caps)
             self.assertIn(b"STARTTLS", caps)
+            self.assertIn(b"DSN", caps.splitlines())  # RFC 3461 on every port
             code, text = s.docmd("AUTH PLAIN AGFsaWNlAHg=")
             self.assertEqual(code, 538, text)
             code, text = s.docmd("MAIL FROM:<%s>" % self.alice)
@@ -38,6 +39,7 @@ class TestSubmission(SmtpCase):
         with smtplib.SMTP_SSL("127.0.0.1", self.stack.subs_port, timeout=30,
                               context=mailharness.client_tls()) as s:
             s.ehlo("c.example")
+            self.assertTrue(s.has_extn("dsn"))
             s.user, s.password = self.bob, "bob-password-1"
             code, text = s.auth("LOGIN", s.auth_login, initial_response_ok=False)
             self.assertEqual(code, 235, text)

@@ -1,6 +1,8 @@
 /* Table tests of the DSN builder (lib/queue/dsn.c, RFC 3464 / RFC 3461):
  * which recipients are reported (NOTIFY), what is returned (RET), the null
- * sender, ORCPT and ENVID, status classes, SMTPUTF8 types, bad input. */
+ * sender, ORCPT and ENVID, status classes, SMTPUTF8 types, bad input; the
+ * success actions "delivered" and "relayed", alone and mixed with
+ * failures. */
 #include "queue_dsn.h"
 
 #include <setjmp.h>
@@ -32,6 +34,11 @@ typedef struct dsn_case {
     int expect_rc;
     const char *must[6];     /* substrings that must be there */
     const char *must_not[4]; /* and must not */
+    /* Per recipient: 'F' failed, 'R' delivered to a server without DSN
+     * (relayed), 'D' delivered into a mailbox here; NULL = "FF". With a
+     * 'D' both recipients are named in report[], as the SMTP worker does
+     * (a local delivery does not owe a DSN by the state alone). */
+    const char *outcome;
 } dsn_case;
 
 static const dsn_case cases[] = {
@@ -46,7 +53,8 @@ static const dsn_case cases[] = {
      {"Content-Type: multipart/report; report-type=delivery-status;",
       "Final-Recipient: rfc822; bob@remote.test", "Final-Recipient: rfc822; carol@remote.test",
       "Content-Type: message/rfc822", BODY_MARK, "To: <alice@local.test>"},
-     {"Original-Recipient", "Original-Envelope-Id", "text/rfc822-headers", NULL}},
+     {"Original-Recipient", "Original-Envelope-Id", "text/rfc822-headers", NULL},
+     "FF"},
     {"NOTIFY=NEVER for both: no DSN",
      "alice@local.test",
      SMTP_RET_NONE,
@@ -56,7 +64,8 @@ static const dsn_case cases[] = {
      NULL,
      0,
      {NULL},
-     {NULL}},
+     {NULL},
+     "FF"},
     {"NOTIFY=SUCCESS,DELAY: no failure DSN",
      "alice@local.test",
      SMTP_RET_NONE,
@@ -66,7 +75,8 @@ static const dsn_case cases[] = {
      NULL,
      0,
      {NULL},
-     {NULL}},
+     {NULL},
+     "FF"},
     {"one NEVER, one FAILURE: only the second",
      "alice@local.test",
      SMTP_RET_FULL,
@@ -76,7 +86,8 @@ static const dsn_case cases[] = {
      NULL,
      1,
      {"Final-Recipient: rfc822; carol@remote.test", BODY_MARK, NULL},
-     {"bob@remote.test>:", "Final-Recipient: rfc822; bob@remote.test", NULL}},
+     {"bob@remote.test>:", "Final-Recipient: rfc822; bob@remote.test", NULL},
+     "FF"},
     {"RET=HDRS: headers only",
      "alice@local.test",
      SMTP_RET_HDRS,
@@ -86,7 +97,8 @@ static const dsn_case cases[] = {
      NULL,
      1,
      {"Content-Type: text/rfc822-headers", "Subject: hello", NULL},
-     {BODY_MARK, "message/rfc822", NULL}},
+     {BODY_MARK, "message/rfc822", NULL},
+     "FF"},
     {"null sender: never a DSN",
      "",
      SMTP_RET_NONE,
@@ -96,7 +108,8 @@ static const dsn_case cases[] = {
      NULL,
      0,
      {NULL},
-     {NULL}},
+     {NULL},
+     "FF"},
     {"ORCPT and ENVID",
      "alice@local.test",
      SMTP_RET_NONE,
@@ -107,7 +120,8 @@ static const dsn_case cases[] = {
      1,
      {"Original-Recipient: rfc822;orig+2Btag@remote.test", "Original-Envelope-Id: env+20id+3D1",
       NULL},
-     {NULL}},
+     {NULL},
+     "FF"},
     {"SMTPUTF8: RFC 6533 types",
      "alice@local.test",
      SMTP_RET_NONE,
@@ -118,7 +132,106 @@ static const dsn_case cases[] = {
      1,
      {"report-type=global-delivery-status", "Content-Type: message/global-delivery-status",
       "Content-Type: message/global\r\n", NULL},
-     {"message/rfc822", NULL}},
+     {"message/rfc822", NULL},
+     "FF"},
+    {"relayed: a success DSN, headers only although RET=FULL (RFC 3461 4.3)",
+     "alice@local.test",
+     SMTP_RET_FULL,
+     false,
+     {SMTP_NOTIFY_SUCCESS, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE},
+     {NULL, NULL},
+     NULL,
+     1,
+     {"Subject: Delivery Status Notification (Success)\r\n",
+      "Final-Recipient: rfc822; carol@remote.test\r\nAction: relayed\r\nStatus: 2.0.0\r\n",
+      "Content-Description: Message headers\r\nContent-Type: text/rfc822-headers", "Subject: hello",
+      "does not send\r\ndelivery notifications", NULL},
+     {BODY_MARK, "message/rfc822", "Action: failed", "Undelivered"},
+     "RR"},
+    {"delivered here: Action delivered, no Remote-MTA",
+     "alice@local.test",
+     SMTP_RET_NONE,
+     false,
+     {SMTP_NOTIFY_SUCCESS, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_DELAY},
+     {"rfc822;bob@remote.test", NULL},
+     "E1",
+     1,
+     {"Original-Recipient: rfc822;bob@remote.test\r\nFinal-Recipient: rfc822; "
+      "bob@remote.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n",
+      "Your message was delivered to the mailbox of:\r\n\r\n<bob@remote.test>\r\n",
+      "Original-Envelope-Id: E1", "Content-Type: text/rfc822-headers",
+      "Subject: Delivery Status Notification (Success)", NULL},
+     {"Remote-MTA", "Diagnostic-Code", BODY_MARK, "relayed"},
+     "DD"},
+    {"mixed: one failed, one relayed, in one failure DSN that follows RET",
+     "alice@local.test",
+     SMTP_RET_NONE,
+     false,
+     {0, SMTP_NOTIFY_SUCCESS},
+     {NULL, NULL},
+     NULL,
+     1,
+     {"Final-Recipient: rfc822; bob@remote.test\r\nAction: failed\r\nStatus: 5.1.1",
+      "Final-Recipient: rfc822; carol@remote.test\r\nAction: relayed\r\nStatus: 2.0.0",
+      "Subject: Undelivered Mail Returned to Sender", "Content-Type: message/rfc822", BODY_MARK,
+      "<carol@remote.test>: host mx.remote.test said: 250 2.0.0 ok\r\n"},
+     {"text/rfc822-headers", "(Success)", NULL},
+     "FR"},
+    {"mixed: delivered and relayed, only the recipient asking for SUCCESS",
+     "alice@local.test",
+     SMTP_RET_NONE,
+     false,
+     {SMTP_NOTIFY_SUCCESS, SMTP_NOTIFY_FAILURE},
+     {NULL, NULL},
+     NULL,
+     1,
+     {"Final-Recipient: rfc822; bob@remote.test\r\nAction: delivered", "(Success)", NULL},
+     {"carol@remote.test", "Action: relayed", NULL},
+     "DR"},
+    {"NOTIFY without SUCCESS: no success DSN",
+     "alice@local.test",
+     SMTP_RET_NONE,
+     false,
+     {SMTP_NOTIFY_FAILURE, SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY},
+     {NULL, NULL},
+     NULL,
+     0,
+     {NULL},
+     {NULL},
+     "RR"},
+    {"NOTIFY absent or NEVER: no success DSN (RFC 3461 4.1)",
+     "alice@local.test",
+     SMTP_RET_NONE,
+     false,
+     {0, SMTP_NOTIFY_NEVER},
+     {NULL, NULL},
+     NULL,
+     0,
+     {NULL},
+     {NULL},
+     "DD"},
+    {"null sender: no success DSN either",
+     "",
+     SMTP_RET_NONE,
+     false,
+     {SMTP_NOTIFY_SUCCESS, SMTP_NOTIFY_SUCCESS},
+     {NULL, NULL},
+     NULL,
+     0,
+     {NULL},
+     {NULL},
+     "DR"},
+    {"relayed, SMTPUTF8: global headers",
+     "alice@local.test",
+     SMTP_RET_FULL,
+     true,
+     {SMTP_NOTIFY_SUCCESS, SMTP_NOTIFY_SUCCESS},
+     {NULL, NULL},
+     NULL,
+     1,
+     {"report-type=global-delivery-status", "Content-Type: message/global-headers", NULL},
+     {"message/global\r\n", BODY_MARK, NULL},
+     "RR"},
 };
 
 static queue_entry make_entry(const dsn_case *c, queue_rcpt rcpts[2])
@@ -150,20 +263,39 @@ static queue_entry make_entry(const dsn_case *c, queue_rcpt rcpts[2])
     return e;
 }
 
-static void make_state(queue_state *st, queue_rcpt_state rs[2])
+/* Both recipients failed with a 550, or as outcome says (dsn_case). */
+static void make_state_of(queue_state *st, queue_rcpt_state rs[2], const char *outcome)
 {
     memset(rs, 0, 2 * sizeof(*rs));
     for (int i = 0; i < 2; i++) {
-        rs[i].status = QUEUE_RCPT_FAILED;
-        rs[i].code = 550;
-        rs[i].enhanced = (smtp_enhanced){5, 1, 1};
+        char o = outcome != NULL ? outcome[i] : 'F';
         rs[i].last_attempt = NOW - 60;
-        snprintf(rs[i].reply, sizeof(rs[i].reply), "550 5.1.1 no such user");
-        snprintf(rs[i].remote_mta, sizeof(rs[i].remote_mta), "mx.remote.test");
+        if (o == 'F') {
+            rs[i].status = QUEUE_RCPT_FAILED;
+            rs[i].code = 550;
+            rs[i].enhanced = (smtp_enhanced){5, 1, 1};
+            snprintf(rs[i].reply, sizeof(rs[i].reply), "550 5.1.1 no such user");
+            snprintf(rs[i].remote_mta, sizeof(rs[i].remote_mta), "mx.remote.test");
+        } else if (o == 'R') {
+            rs[i].status = QUEUE_RCPT_DELIVERED;
+            rs[i].relayed = true;
+            rs[i].code = 250;
+            rs[i].enhanced = (smtp_enhanced){2, 0, 0};
+            snprintf(rs[i].reply, sizeof(rs[i].reply), "250 2.0.0 ok");
+            snprintf(rs[i].remote_mta, sizeof(rs[i].remote_mta), "mx.remote.test");
+        } else { /* 'D': into a mailbox here, as the SMTP worker reports it */
+            rs[i].status = QUEUE_RCPT_DELIVERED;
+            rs[i].enhanced = (smtp_enhanced){2, 0, 0};
+        }
     }
     st->generation = 1;
     st->nrcpt = 2;
     st->rcpts = rs;
+}
+
+static void make_state(queue_state *st, queue_rcpt_state rs[2])
+{
+    make_state_of(st, rs, NULL);
 }
 
 static void test_table(void **state)
@@ -175,8 +307,10 @@ static void test_table(void **state)
         queue_rcpt_state rs[2];
         queue_state st;
         queue_entry e = make_entry(c, rcpts);
-        make_state(&st, rs);
-        queue_dsn_input in = {"mail.local.test", BOUNDARY, NOW, &e, &st, NULL};
+        make_state_of(&st, rs, c->outcome);
+        static const bool both[2] = {true, true};
+        bool here = c->outcome != NULL && strchr(c->outcome, 'D') != NULL;
+        queue_dsn_input in = {"mail.local.test", BOUNDARY, NOW, &e, &st, here ? both : NULL};
         buf out;
         buf_init(&out, QUEUE_DSN_MAX);
         const char *why = NULL;
@@ -257,6 +391,97 @@ static void test_fields(void **state)
     buf_free(&out);
 }
 
+/* A relayed recipient's block field by field; which success outcomes a
+ * DSN is owed for (queue_rcpt_dsn_due) when no selection is given. */
+static void test_success_fields(void **state)
+{
+    (void)state;
+    static const dsn_case c = {.from = "alice@local.test",
+                               .notify = {SMTP_NOTIFY_SUCCESS, SMTP_NOTIFY_SUCCESS}};
+    queue_rcpt rcpts[2];
+    queue_rcpt_state rs[2];
+    queue_state st;
+    queue_entry e = make_entry(&c, rcpts);
+    make_state_of(&st, rs, "RR");
+    rs[1].enhanced = (smtp_enhanced){2, 6, 0}; /* the remote's own code is kept */
+    snprintf(rs[1].reply, sizeof(rs[1].reply), "250 2.6.0 queued as X1");
+    queue_dsn_input in = {"mail.local.test", BOUNDARY, NOW, &e, &st, NULL};
+    buf out;
+    buf_init(&out, QUEUE_DSN_MAX);
+    const char *why = NULL;
+    assert_int_equal(queue_dsn_build(&in, &out, &why), 1);
+    static const char *const must[] = {
+        "Final-Recipient: rfc822; bob@remote.test\r\nAction: relayed\r\nStatus: 2.0.0\r\n"
+        "Remote-MTA: dns; mx.remote.test\r\nDiagnostic-Code: smtp; 250 2.0.0 ok\r\n"
+        "Last-Attempt-Date: Wed, 31 Dec 2025 23:59:00 +0000\r\n",
+        "Final-Recipient: rfc822; carol@remote.test\r\nAction: relayed\r\nStatus: 2.6.0\r\n",
+        "<carol@remote.test>: host mx.remote.test said: 250 2.6.0 queued as X1\r\n",
+        "Content-Description: Message headers\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        "From: alice@local.test\r\nTo: bob@remote.test\r\nSubject: hello\r\n\r\n\r\n--" BOUNDARY
+        "--\r\n",
+    };
+    for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
+        if (strstr(out.data, must[i]) == NULL)
+            fail_msg("\"%s\" missing from:\n%s", must[i], out.data);
+    buf_free(&out);
+
+    /* A success code of another class never leaks into a success block. */
+    rs[1].enhanced = (smtp_enhanced){4, 0, 0};
+    buf_init(&out, QUEUE_DSN_MAX);
+    assert_int_equal(queue_dsn_build(&in, &out, &why), 1);
+    assert_non_null(strstr(out.data, "carol@remote.test\r\nAction: relayed\r\nStatus: 2.0.0"));
+    buf_free(&out);
+
+    /* Owed by the state alone: relayed and not reported; a delivery here
+     * or to a server that offered DSN (NOTIFY went with it) owes nothing. */
+    assert_true(queue_rcpt_dsn_due(&rs[0]));
+    rs[0].reported = true;
+    assert_false(queue_rcpt_dsn_due(&rs[0]));
+    rs[1].relayed = false;
+    assert_false(queue_rcpt_dsn_due(&rs[1]));
+    buf_init(&out, QUEUE_DSN_MAX);
+    assert_int_equal(queue_dsn_build(&in, &out, &why), 0);
+    buf_free(&out);
+    queue_rcpt_state failed = {.status = QUEUE_RCPT_FAILED};
+    assert_true(queue_rcpt_dsn_due(&failed));
+    queue_rcpt_state pending = {.status = QUEUE_RCPT_PENDING};
+    assert_false(queue_rcpt_dsn_due(&pending));
+}
+
+/* The relayed flag survives the state's encoding; a state written before
+ * the flag existed (DELIVERED, flags 0) owes nothing; an unknown flag, or
+ * relayed on a recipient not delivered, does not decode. */
+static void test_state_flags(void **state)
+{
+    (void)state;
+    queue_rcpt_state rs[2];
+    queue_state st, back;
+    make_state_of(&st, rs, "RF");
+    unsigned char *enc = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    assert_int_equal(queue_state_encode(&st, &enc, &len), 0);
+    assert_int_equal(queue_state_decode(enc, len, 2, &back, &why), 0);
+    assert_true(back.rcpts[0].relayed);
+    assert_false(back.rcpts[0].reported);
+    assert_int_equal(back.rcpts[0].status, QUEUE_RCPT_DELIVERED);
+    assert_false(back.rcpts[1].relayed);
+    queue_state_free(&back);
+    /* Offsets: header 4 + 1 + 8 + 4, then status, flags of recipient 0. */
+    size_t flags_at = 4 + 1 + 8 + 4 + 1;
+    assert_int_equal(enc[flags_at], QUEUE_STATE_RELAYED);
+    enc[flags_at] = 0; /* as written before relayed existed */
+    assert_int_equal(queue_state_decode(enc, len, 2, &back, &why), 0);
+    assert_false(queue_rcpt_dsn_due(&back.rcpts[0]));
+    queue_state_free(&back);
+    enc[flags_at] = 4;
+    assert_int_equal(queue_state_decode(enc, len, 2, &back, &why), -1);
+    enc[flags_at] = QUEUE_STATE_RELAYED;
+    enc[flags_at - 1] = QUEUE_RCPT_FAILED;
+    assert_int_equal(queue_state_decode(enc, len, 2, &back, &why), -1);
+    free(enc);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -297,6 +522,11 @@ static void test_wanted_and_date(void **state)
     assert_true(queue_dsn_wanted(SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE));
     assert_false(queue_dsn_wanted(SMTP_NOTIFY_NEVER));
     assert_false(queue_dsn_wanted(SMTP_NOTIFY_DELAY));
+    assert_true(queue_dsn_success_wanted(SMTP_NOTIFY_SUCCESS));
+    assert_true(queue_dsn_success_wanted(SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE));
+    assert_false(queue_dsn_success_wanted(0)); /* RFC 3461 4.1: not by default */
+    assert_false(queue_dsn_success_wanted(SMTP_NOTIFY_NEVER));
+    assert_false(queue_dsn_success_wanted(SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY));
     char d[QUEUE_DATE_MAX + 1];
     queue_dsn_date(0, d);
     assert_string_equal(d, "Thu, 01 Jan 1970 00:00:00 +0000");
@@ -307,10 +537,9 @@ static void test_wanted_and_date(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_wanted_and_date),
+        cmocka_unit_test(test_table),          cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_success_fields), cmocka_unit_test(test_state_flags),
+        cmocka_unit_test(test_bad_input),      cmocka_unit_test(test_wanted_and_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* Delivery: every local mailbox's copy sealed into its spool (lib/spool:
  * encrypted to the user's public key, fsynced, renamed, directory fsynced)
- * before the 250 (DESIGN.md "Mail flow"), then "new mail" published. All of
- * it on a pool thread; the session waits, paused. Also the RCPT quota
- * check, which reads file sizes. */
+ * before the 250 (DESIGN.md "Mail flow"), then the "delivered" DSNs asked
+ * for (dsn.c), then "new mail" published. All of it on a pool thread; the
+ * session waits, paused. Also the RCPT quota check, which reads file
+ * sizes. */
 #include "session.h"
 
 #include "log.h"
@@ -12,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 typedef struct deliver_job {
     smtpd_session *s; /* touched only by deliver_done, on the loop thread */
-    const smtpd_server *srv;
+    smtpd_server *srv;
     const char *msg;
     size_t len, pos;
     const smtpd_mailbox *local;
@@ -25,6 +27,9 @@ typedef struct deliver_job {
     int failed; /* 0, or the index + 1 of the mailbox that failed (nlocal + 1: the queue) */
     spool_result why;
     char err[256];
+    smtpd_dsn_tx dsn_tx; /* for the "delivered" DSN */
+    int dsn;             /* smtpd_dsn_delivered's answer */
+    char dsn_err[256];
 } deliver_job;
 
 static ssize_t deliver_read(void *ctx, void *out, size_t len)
@@ -67,6 +72,14 @@ static void deliver_work(void *arg)
         for (size_t i = 0; i < done; i++)
             spool_remove(j->srv->spool_dir, j->local[i].store_id, ids[i]);
     } else {
+        /* Every copy is durable: now the DSNs of NOTIFY=SUCCESS, before
+         * the 250. A DSN that cannot be made is logged (deliver_done) and
+         * the transaction still succeeds: the message itself is safe in
+         * every mailbox, RFC 3461 5.2.3 says a "delivered" DSN "should" be
+         * issued, not must, and a 4xx now would make the client send the
+         * message again, a second copy in every mailbox. */
+        j->dsn = smtpd_dsn_delivered(j->srv, &j->dsn_tx, (int64_t)time(NULL), j->dsn_err,
+                                     sizeof j->dsn_err);
         for (size_t i = 0; i < j->nlocal; i++)
             if (smtpd_rds_new_mail(j->local[i].store_id) < 0)
                 log_warn(NULL, "new-mail notice for store %s not published (Redis)",
@@ -95,7 +108,13 @@ static void deliver_done(net_conn *c, void *arg)
                  "%s: from %s, %zu recipient(s), %zu mailbox(es), %zu outside%s%s, %zu octets",
                  s->txid, s->mail_from, s->nrcpt, j->nlocal, j->env.nrcpt,
                  j->env.nrcpt ? " queued as " : "", j->env.nrcpt ? j->queue_id : "", j->len);
-        if (j->env.nrcpt > 0 && s->srv->runner != NULL)
+        if (j->dsn < 0)
+            log_warn(s->id, "%s: \"delivered\" DSN to %s not sent: %s", s->txid, s->mail_from,
+                     j->dsn_err);
+        else if (j->dsn > 0)
+            log_info(s->id, "%s: \"delivered\" DSN to %s", s->txid, s->mail_from);
+        /* A DSN to a sender outside went to the queue. */
+        if ((j->env.nrcpt > 0 || j->dsn > 0) && s->srv->runner != NULL)
             queue_runner_kick(s->srv->runner);
         if (!net_conn_closing(s->c))
             smtpd_reply(s, 250, "2.0.0", "OK queued as %s", s->txid);
@@ -161,6 +180,13 @@ void smtpd_deliver(smtpd_session *s)
     j->len = s->msg.len;
     j->local = s->targets.local;
     j->nlocal = s->targets.nlocal;
+    j->dsn_tx = (smtpd_dsn_tx){.txid = s->txid,
+                               .mail_from = s->mail_from,
+                               .mail = &s->mail,
+                               .rcpts = s->rcpts,
+                               .nrcpt = s->nrcpt,
+                               .msg = s->msg.data,
+                               .len = s->msg.len};
     if (deliver_envelope(s, &j->env) < 0 ||
         net_conn_submit(s->c, deliver_work, deliver_done, j) < 0) {
         free(j->env.rcpts);

@@ -116,8 +116,11 @@ void smtpd_cmd_bdat(smtpd_session *s, const smtp_command *cmd)
 /* The end of the text: refuse it, or hand it to the delivery job. */
 static void message_end(smtpd_session *s, const smtp_error *refused)
 {
+    /* Not a compound literal in the if: its lifetime would end with the
+     * if's body (C11 6.8.4), before the reply below reads it. */
+    static const smtp_error too_big = {552, {5, 3, 4}, "message size exceeds fixed maximum"};
     if (refused == NULL && s->msg.failed)
-        refused = &(smtp_error){552, {5, 3, 4}, "message size exceeds fixed maximum"};
+        refused = &too_big;
     if (refused != NULL) {
         smtpd_reply_error(s, refused);
         smtpd_tx_reset(s);

@@ -37,9 +37,12 @@ static int rcpt_add_local(smtpd_targets *t, const cJSON *user)
     if (address == NULL || store == NULL || pk64 == NULL || strlen(address) > SMTPD_ADDRESS_MAX ||
         strlen(store) == 0 || strlen(store) > SPOOL_STORE_ID_MAX)
         return -1;
-    for (size_t i = 0; i < t->nlocal; i++)
-        if (strcmp(t->local[i].store_id, store) == 0)
+    for (size_t i = 0; i < t->nlocal; i++) {
+        if (strcmp(t->local[i].store_id, store) == 0) {
+            t->reached_local++;
             return 0; /* one copy per mailbox */
+        }
+    }
     smtpd_mailbox mb;
     memset(&mb, 0, sizeof mb);
     size_t pklen = 0;
@@ -60,6 +63,7 @@ static int rcpt_add_local(smtpd_targets *t, const cJSON *user)
         t->cap_local = cap;
     }
     t->local[t->nlocal++] = mb;
+    t->reached_local++;
     return 0;
 }
 
@@ -67,9 +71,12 @@ int smtpd_targets_add_remote(smtpd_targets *t, const char *address)
 {
     if (strlen(address) > SMTPD_ADDRESS_MAX)
         return -1;
-    for (size_t i = 0; i < t->nremote; i++)
-        if (strcmp(t->remote[i].address, address) == 0)
+    for (size_t i = 0; i < t->nremote; i++) {
+        if (strcmp(t->remote[i].address, address) == 0) {
+            t->reached_remote++;
             return 0;
+        }
+    }
     if (t->nremote == t->cap_remote) {
         size_t cap = t->cap_remote ? t->cap_remote * 2 : 4;
         smtpd_remote *n = realloc(t->remote, cap * sizeof *n);
@@ -81,6 +88,7 @@ int smtpd_targets_add_remote(smtpd_targets *t, const char *address)
     smtpd_remote *r = &t->remote[t->nremote++];
     strcpy(r->address, address);
     r->rcpt = 0;
+    t->reached_remote++;
     return 0;
 }
 
@@ -154,12 +162,14 @@ static smtpd_rcpt_status rcpt_expand(const directory *d, const char *address, sm
 
 smtpd_rcpt_status smtpd_rcpt_expand(const directory *d, const char *address, smtpd_targets *t)
 {
-    size_t nl = t->nlocal, nr = t->nremote;
+    size_t nl = t->nlocal, nr = t->nremote, rl = t->reached_local, rr = t->reached_remote;
     unsigned visits = 0;
     smtpd_rcpt_status st = rcpt_expand(d, address, t, 0, &visits);
     if (st != SMTPD_RCPT_OK) {
         t->nlocal = nl;
         t->nremote = nr;
+        t->reached_local = rl;
+        t->reached_remote = rr;
     }
     return st;
 }

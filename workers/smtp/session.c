@@ -90,9 +90,12 @@ static void cmd_ehlo(smtpd_session *s, const smtp_command *cmd)
     }
     bool starttls = !s->tls && s->port->tls != NULL;
     bool auth = s->port->submission && s->tls && !s->authed;
+    /* DSN (RFC 3461) on every port: NOTIFY/ORCPT/ENVID/RET are kept and
+     * passed on, "failed" and "relayed" DSNs come from the queue, and
+     * "delivered" ones from local delivery (dsn.c). */
     net_conn_printf(s->c,
                     "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-8BITMIME\r\n"
-                    "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n",
+                    "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250-DSN\r\n",
                     cfg->hostname, (unsigned long long)cfg->message_max);
     if (starttls)
         net_conn_printf(s->c, "250-STARTTLS\r\n");
@@ -249,6 +252,7 @@ static void cmd_rcpt(smtpd_session *s, const smtp_command *cmd)
         return;
     }
     size_t first_local = s->targets.nlocal, first_remote = s->targets.nremote;
+    size_t reached_local = s->targets.reached_local, reached_remote = s->targets.reached_remote;
     smtpd_rcpt_status st = SMTPD_RCPT_NOT_HOSTED;
     if (!literal) {
         const directory *d = directory_follower_read_lock(s->srv->dir);
@@ -279,6 +283,8 @@ static void cmd_rcpt(smtpd_session *s, const smtp_command *cmd)
     memset(e, 0, sizeof *e);
     snprintf(e->path, sizeof e->path, "%s", path);
     e->notify = cmd->rcpt.notify;
+    e->nlocal = s->targets.reached_local - reached_local;
+    e->nremote = s->targets.reached_remote - reached_remote;
     if (cmd->rcpt.has_orcpt) {
         snprintf(e->orcpt_type, sizeof e->orcpt_type, "%s", cmd->rcpt.orcpt_type);
         snprintf(e->orcpt, sizeof e->orcpt, "%s", cmd->rcpt.orcpt);

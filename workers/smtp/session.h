@@ -24,6 +24,9 @@ typedef struct smtpd_rcpt {
     unsigned notify;                          /* SMTP_NOTIFY_* (RFC 3461) */
     char orcpt_type[SMTP_ORCPT_TYPE_MAX + 1]; /* "" = none given */
     char orcpt[SMTP_ORCPT_MAX + 1];
+    /* What it reached (smtpd_targets.reached_*): mailboxes here, shared
+     * with an earlier RCPT or not, and outside addresses. */
+    size_t nlocal, nremote;
 } smtpd_rcpt;
 
 typedef struct smtpd_session {
@@ -86,6 +89,27 @@ void smtpd_rcpt_check_quota(smtpd_session *s, size_t first_new, size_t first_rem
                             const char *path);
 /* Submission: every address of the From header is one the user owns. */
 bool smtpd_from_owned(smtpd_session *s);
+
+/* dsn.c: what the "delivered" DSN needs of a transaction; pointers into
+ * the paused session, valid while its delivery job runs. */
+typedef struct smtpd_dsn_tx {
+    const char *txid;
+    const char *mail_from;        /* "<>" or "<local@domain>" */
+    const smtp_mail_params *mail; /* ENVID, RET, SMTPUTF8 */
+    const smtpd_rcpt *rcpts;
+    size_t nrcpt;
+    const char *msg; /* the message as delivered, Received header first */
+    size_t len;
+} smtpd_dsn_tx;
+
+/* Once every local copy of tx is durable: a "delivered" DSN (RFC 3461
+ * 5.2.3, RFC 3464 2.3.3) to the envelope sender, never to "<>", naming
+ * each RCPT whose NOTIFY has SUCCESS and that reached mailboxes here and
+ * nothing outside, handed to smtpd_queue_local. Pool threads. Returns 1
+ * when one was handed over, 0 when none was due, -1 when one was due but
+ * could not be built or delivered (err says why). */
+int smtpd_dsn_delivered(smtpd_server *srv, const smtpd_dsn_tx *tx, int64_t now, char *err,
+                        size_t errlen);
 
 /* auth.c */
 void smtpd_cmd_auth(smtpd_session *s, const smtp_command *cmd);

@@ -10,6 +10,7 @@
  *   session.c   the command table, the session state, replies
  *   message.c   DATA and BDAT: receiving the message text
  *   deliver.c   the delivery job: local copies into spools, the rest queued
+ *   dsn.c       the "delivered" DSN of a delivery (RFC 3461 NOTIFY=SUCCESS)
  *   auth.c      AUTH PLAIN and LOGIN (submission, over TLS only)
  *   rcpt.c      recipients against the directory (pure)
  *   received.c  the Received header (pure)
@@ -130,6 +131,10 @@ typedef struct smtpd_targets {
     size_t nlocal, cap_local;
     smtpd_remote *remote; /* distinct addresses */
     size_t nremote, cap_remote;
+    /* Every mailbox / outside address reached, counting again one that was
+     * already there: what one RCPT reached is the growth across its
+     * expansion, shared targets included (for its DSN, dsn.c). */
+    size_t reached_local, reached_remote;
 } smtpd_targets;
 
 typedef enum {
@@ -144,12 +149,14 @@ typedef enum {
 /* Resolves address (local part as given, domain an A-label in any case) and
  * adds what it reaches to t: users of hosted domains once per store, the
  * targets of aliases and catch-alls followed to SMTPD_EXPAND_DEPTH, outside
- * targets as remote addresses. Nothing is added unless it returns OK. */
+ * targets as remote addresses; reached_local / reached_remote count every
+ * one reached. Nothing is added or counted unless it returns OK. */
 smtpd_rcpt_status smtpd_rcpt_expand(const directory *d, const char *address, smtpd_targets *t);
 /* True when address is an address the user may send as: the user's own, or
  * an enabled alias of a hosted domain that lists the user as a target. */
 bool smtpd_rcpt_owns(const directory *d, const char *user, const char *address);
-/* Adds an outside address (once). 0, or -1 out of memory / too long. */
+/* Adds an outside address (once; counted in reached_remote each time). 0,
+ * or -1 out of memory / too long. */
 int smtpd_targets_add_remote(smtpd_targets *t, const char *address);
 void smtpd_targets_free(smtpd_targets *t);
 
