@@ -8,11 +8,9 @@
 
 #include "log.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 typedef struct deliver_job {
@@ -80,10 +78,12 @@ static void deliver_work(void *arg)
          * message again, a second copy in every mailbox. */
         j->dsn = smtpd_dsn_delivered(j->srv, &j->dsn_tx, (int64_t)time(NULL), j->dsn_err,
                                      sizeof j->dsn_err);
-        for (size_t i = 0; i < j->nlocal; i++)
+        for (size_t i = 0; i < j->nlocal; i++) {
+            smtpd_quota_spooled(j->srv->quota, j->local[i].store_id, j->len);
             if (smtpd_rds_new_mail(j->local[i].store_id) < 0)
                 log_warn(NULL, "new-mail notice for store %s not published (Redis)",
                          j->local[i].store_id);
+        }
     }
     free(ids);
 }
@@ -214,10 +214,12 @@ int smtpd_queue_local(void *ctx, const char *recipient, const char *msg, size_t 
     for (size_t i = 0; st == SMTPD_RCPT_OK && rc == 0 && i < t.nlocal; i++) {
         j.pos = 0;
         if (spool_put(srv->spool_dir, t.local[i].store_id, t.local[i].pk, deliver_read, &j, len, id,
-                      j.err, sizeof j.err) != SPOOL_OK)
+                      j.err, sizeof j.err) != SPOOL_OK) {
             rc = -1;
-        else
-            smtpd_rds_new_mail(t.local[i].store_id);
+            break;
+        }
+        smtpd_quota_spooled(srv->quota, t.local[i].store_id, len);
+        smtpd_rds_new_mail(t.local[i].store_id); /* best effort: a session drains on open */
     }
     if (st != SMTPD_RCPT_OK || t.nremote > 0) {
         /* A sender outside: the DSN travels like any mail, from the null
@@ -241,33 +243,6 @@ int smtpd_queue_local(void *ctx, const char *recipient, const char *msg, size_t 
 
 /* ---- RCPT: the quota ---------------------------------------------------- */
 
-/* Bytes a user's mail takes as the server can see it without the key: the
- * encrypted store file (and its WAL) plus the sealed spool files. */
-static uint64_t quota_usage(const smtpd_server *srv, const char *store_id)
-{
-    char path[SMTPD_PATH_MAX + 160];
-    struct stat st;
-    uint64_t total = 0;
-    snprintf(path, sizeof path, "%s/%s.db", srv->stores_dir, store_id);
-    if (stat(path, &st) == 0)
-        total += (uint64_t)st.st_size;
-    snprintf(path, sizeof path, "%s/%s.db-wal", srv->stores_dir, store_id);
-    if (stat(path, &st) == 0)
-        total += (uint64_t)st.st_size;
-    snprintf(path, sizeof path, "%s/%s", srv->spool_dir, store_id);
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        char p[SMTPD_PATH_MAX + 512];
-        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-        if (e->d_name[0] != '.' && stat(p, &st) == 0 && S_ISREG(st.st_mode))
-            total += (uint64_t)st.st_size;
-    }
-    if (d != NULL)
-        closedir(d);
-    return total;
-}
-
 typedef struct quota_job {
     smtpd_session *s;
     const smtpd_server *srv;
@@ -283,7 +258,10 @@ static void quota_work(void *arg)
     quota_job *j = arg;
     for (size_t i = 0; i < j->n && !j->over; i++)
         if (j->local[i].quota > 0 &&
-            quota_usage(j->srv, j->local[i].store_id) + j->size > j->local[i].quota)
+            smtpd_quota_usage(j->srv->quota, j->srv->stores_dir, j->srv->spool_dir,
+                              j->local[i].store_id, (int64_t)time(NULL)) +
+                    j->size >
+                j->local[i].quota)
             j->over = (int)i + 1;
 }
 

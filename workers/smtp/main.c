@@ -127,7 +127,8 @@ static int main_setup(main_ctx *m)
     char err[NET_TLS_ERROR_MAX];
     snprintf(srv->spool_dir, sizeof srv->spool_dir, "%s/spool", cfg->data_dir);
     snprintf(srv->stores_dir, sizeof srv->stores_dir, "%s/stores", cfg->data_dir);
-    if (main_worker_secret(m) < 0 || main_dummy_wrap(m) < 0 || main_server_key(m) < 0)
+    if (main_worker_secret(m) < 0 || main_dummy_wrap(m) < 0 || main_server_key(m) < 0 ||
+        (srv->quota = smtpd_quota_new()) == NULL)
         return -1;
     if (cfg->submission_listen[0] != '\0' || cfg->submissions_listen[0] != '\0' ||
         access(cfg->tls_cert, R_OK) == 0) {
@@ -197,6 +198,7 @@ static void main_teardown(main_ctx *m)
     net_loop_free(&m->srv.loop);
     directory_follower_stop(&m->srv.dir);
     keys_secret_free(&m->srv.server_key);
+    smtpd_quota_free(&m->srv.quota);
     net_tls_ctx_free(&m->tls);
     free(m->srv.dummy_wrap);
     if (m->secret != NULL)

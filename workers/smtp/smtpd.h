@@ -102,6 +102,7 @@ typedef struct smtpd_server {
     keys_secret *server_key; /* seals the outbound queue (keys/server.key) */
     queue_runner *runner;
     char *dummy_wrap; /* a wrap that never opens (base64), for unknown users */
+    struct smtpd_quota *quota;
 } smtpd_server;
 
 /* What a listener serves. */
@@ -159,6 +160,20 @@ bool smtpd_rcpt_owns(const directory *d, const char *user, const char *address);
  * or -1 out of memory / too long. */
 int smtpd_targets_add_remote(smtpd_targets *t, const char *address);
 void smtpd_targets_free(smtpd_targets *t);
+
+/* ---- usage for the quota (quota.c) ---------------------------------------- */
+
+#define SMTPD_QUOTA_SLOTS 4096  /* stores whose spool total is remembered */
+#define SMTPD_QUOTA_RESCAN_S 30 /* a spool directory is scanned at most this often */
+
+typedef struct smtpd_quota smtpd_quota;
+smtpd_quota *smtpd_quota_new(void);
+void smtpd_quota_free(smtpd_quota **q);
+/* Bytes of the store file, its WAL and its spool (cached, see quota.c). */
+uint64_t smtpd_quota_usage(smtpd_quota *q, const char *stores_dir, const char *spool_dir,
+                           const char *store_id, int64_t now);
+/* A copy of bytes was spooled for the store. */
+void smtpd_quota_spooled(smtpd_quota *q, const char *store_id, uint64_t bytes);
 
 /* ---- Received (received.c, pure) --------------------------------------- */
 
