@@ -1,5 +1,6 @@
 /* IMAP dates (RFC 9051 9 date, date-time). */
 #include "imap_date.h"
+#include "rfc3339.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,17 +23,6 @@ static int date_mdays(int64_t y, int m)
 {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && date_leap(y) ? 29 : days[m - 1];
-}
-
-/* Days since 1970-01-01 of y-m-d (H. Hinnant's days_from_civil). */
-static int64_t date_days(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 /* The inverse (civil_from_days). */
@@ -86,7 +76,7 @@ static int date_text(const char *s, size_t len, bool fixed, size_t *used_r, int6
     if (d < 1 || d > date_mdays(y, m))
         return -1;
     *used_r = q + 9;
-    *days_r = date_days(y, m, d);
+    *days_r = rfc3339_days_from_civil(y, m, d);
     return 0;
 }
 

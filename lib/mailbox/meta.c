@@ -1,6 +1,7 @@
 /* lib/mailbox: what IMAP needs precomputed at delivery, from lib/mime.
  * Pure: bytes in, strings out. */
 #include "mailbox.h"
+#include "rfc3339.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,17 +31,6 @@ int mailbox_normalize_crlf(const char *in, size_t len, buf *out)
 }
 
 /* ---- Date: (RFC 5322 3.3 date-time, 4.3 obsolete forms) ----------------------- */
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t date_days(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
 
 static unsigned date_month_days(int64_t y, unsigned m)
 {
@@ -161,8 +151,8 @@ int64_t mailbox_parse_date(const char *s, size_t len)
         year += 1900;
     if (year < 1900 || day < 1 || day > date_month_days(year, month))
         return 0;
-    int64_t t =
-        date_days(year, month, day) * 86400 + secs - date_zone(i + 4 < n ? tok[i + 4] : NULL);
+    int64_t t = rfc3339_days_from_civil(year, month, day) * 86400 + secs -
+                date_zone(i + 4 < n ? tok[i + 4] : NULL);
     return t == 0 ? 1 : t; /* 0 means "unparseable" to the store */
 }
 

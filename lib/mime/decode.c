@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "mime_int.h"
 
 static int b64_value(unsigned char c)
@@ -54,17 +55,6 @@ int mime_base64_append(buf *out, const char *in, size_t len)
     return n > 0 ? buf_append(out, chunk, n) : 0;
 }
 
-int mime_hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* In a body, "=" at the end of a line (after optional trailing white space)
  * is a soft line break; white space at the end of a line was added in
  * transport and is dropped (RFC 2045 6.7 rule 3). With header_q, '_' is a
@@ -104,8 +94,8 @@ int mime_qp_append(buf *out, const char *in, size_t len, bool header_q)
                 return -1;
             i = w;
         } else { /* '=' */
-            int hi = i + 1 < len ? mime_hex_value((unsigned char)in[i + 1]) : -1;
-            int lo = i + 2 < len ? mime_hex_value((unsigned char)in[i + 2]) : -1;
+            int hi = i + 1 < len ? ascii_hex_value((unsigned char)in[i + 1]) : -1;
+            int lo = i + 2 < len ? ascii_hex_value((unsigned char)in[i + 2]) : -1;
             if (hi >= 0 && lo >= 0) {
                 if (buf_append_char(out, (char)(hi * 16 + lo)) < 0)
                     return -1;

@@ -1,5 +1,6 @@
 /* RFC 2047 encoded words ("=?charset?B?...?=") in unstructured header text,
  * and the RFC 2231 percent encoding of extended parameter values. */
+#include "ascii.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +153,8 @@ int mime_pct_append(buf *out, const char *in, size_t len)
     for (size_t i = 0; i < len; i++) {
         char c = in[i];
         if (c == '%' && i + 2 < len) {
-            int hi = mime_hex_value((unsigned char)in[i + 1]),
-                lo = mime_hex_value((unsigned char)in[i + 2]);
+            int hi = ascii_hex_value((unsigned char)in[i + 1]),
+                lo = ascii_hex_value((unsigned char)in[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 c = (char)(hi * 16 + lo);
                 i += 2;

@@ -62,8 +62,6 @@ bool mime_utf8_valid(const char *s, size_t len);
 /* decode.c */
 int mime_base64_append(buf *out, const char *in, size_t len);
 int mime_qp_append(buf *out, const char *in, size_t len, bool header_q);
-/* The value of a hex digit (either case), or -1. */
-int mime_hex_value(unsigned char c);
 
 /* address.c: an IMAP address list ("(" 1*address ")" or NIL) of a header value */
 int mime_address_list_imap(buf *out, const char *value, size_t len);

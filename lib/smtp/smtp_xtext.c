@@ -1,18 +1,8 @@
 /* xtext (RFC 3461 4). */
+#include "ascii.h"
 #include <string.h>
 
 #include "smtp_int.h"
-
-static int smtp_xtext_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 /* xchar: "!".."~" except "+" and "=". */
 static bool smtp_xtext_is_xchar(unsigned char c)
@@ -48,7 +38,8 @@ int smtp_xtext_decode_utf8(const char *in, size_t len, bool utf8_ok, char *out, 
             if (len - i < 3)
                 return smtp_xtext_fail(error_r, "'+' not followed by two hex digits", out,
                                        out_size);
-            int h = smtp_xtext_hex(in[i + 1]), l = smtp_xtext_hex(in[i + 2]);
+            int h = ascii_hex_value((unsigned char)in[i + 1]),
+                l = ascii_hex_value((unsigned char)in[i + 2]);
             if (h < 0 || l < 0)
                 return smtp_xtext_fail(error_r, "'+' not followed by two hex digits", out,
                                        out_size);

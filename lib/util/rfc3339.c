@@ -6,7 +6,7 @@
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
  * Hinnant's days_from_civil and civil_from_days). */
-static int64_t rfc3339_days(int64_t y, int64_t m, int64_t d)
+int64_t rfc3339_days_from_civil(int64_t y, int64_t m, int64_t d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -88,6 +88,6 @@ int rfc3339_parse(const char *s, size_t len, int64_t *t_r)
     } else {
         return -1;
     }
-    *t_r = rfc3339_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+    *t_r = rfc3339_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
     return 0;
 }

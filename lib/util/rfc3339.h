@@ -18,4 +18,9 @@ void rfc3339_format(int64_t t, char out[RFC3339_SIZE]);
  * 0-60). 0, or -1 for anything else. */
 int rfc3339_parse(const char *s, size_t len, int64_t *t_r);
 
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12,
+ * d 1..31; Howard Hinnant's days_from_civil). Pure. Every date parser of
+ * the project (RFC 3339 here, RFC 5322 Date:, IMAP dates) uses this one. */
+int64_t rfc3339_days_from_civil(int64_t y, int64_t m, int64_t d);
+
 #endif
