@@ -1,5 +1,6 @@
 /* The queue directory: sealed entries, atomic durable writes, listing,
  * locking and removal (queue.h describes the layout). */
+#include "fileio.h"
 #include "queue.h"
 #include "queue_int.h"
 
@@ -56,30 +57,6 @@ int queue_path(char out[QUEUE_PATH_MAX], const char *dir, const char *id, const 
     return n < 0 || n >= QUEUE_PATH_MAX ? -1 : 0;
 }
 
-static int queue_fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static int queue_write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int queue_context(char out[QUEUE_CONTEXT_FULL_MAX], const char *context, const char *id)
 {
     int n = snprintf(out, QUEUE_CONTEXT_FULL_MAX, "%s:%s", context, id);
@@ -114,7 +91,7 @@ queue_result queue_write_sealed(const char *dir, const keys_secret *key, const c
         queue_err(err, errlen, "open(%s) failed: %s", tmp, strerror(errno));
         goto out;
     }
-    if (queue_write_all(fd, sealed, sealed_len) < 0 || fsync(fd) < 0) {
+    if (fileio_write_all(fd, sealed, sealed_len) < 0 || fsync(fd) < 0) {
         queue_err(err, errlen, "write(%s) failed: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -127,7 +104,7 @@ queue_result queue_write_sealed(const char *dir, const keys_secret *key, const c
         goto out;
     }
     /* The rename is durable only once the directory is: before returning. */
-    if (queue_fsync_dir(dir) < 0) {
+    if (fileio_fsync_dir(dir) < 0) {
         queue_err(err, errlen, "fsync(%s) failed: %s", dir, strerror(errno));
         goto out;
     }
@@ -204,7 +181,7 @@ static int queue_mkdir(const char *dir)
         *slash = '\0';
     else
         snprintf(parent, sizeof(parent), ".");
-    return queue_fsync_dir(parent);
+    return fileio_fsync_dir(parent);
 }
 
 /* A new id: microseconds since the epoch as 16 hex digits, 8 random bytes. */
@@ -306,7 +283,7 @@ static void queue_list_clean(int dfd, const char *name, const char *dir)
         memcpy(msg, name, QUEUE_ID_LEN);
         memcpy(msg + QUEUE_ID_LEN, ".msg", 5);
         if (fstatat(dfd, msg, &st, 0) < 0 && errno == ENOENT && unlinkat(dfd, name, 0) == 0)
-            queue_fsync_dir(dir);
+            fileio_fsync_dir(dir);
     }
 }
 
@@ -402,7 +379,7 @@ queue_result queue_remove(const char *dir, const char *id, char *err, size_t err
         queue_err(err, errlen, "unlink(%s) failed: %s", msg, strerror(errno));
         return QUEUE_ERR_IO;
     }
-    if (queue_fsync_dir(dir) < 0) {
+    if (fileio_fsync_dir(dir) < 0) {
         queue_err(err, errlen, "fsync(%s) failed: %s", dir, strerror(errno));
         return QUEUE_ERR_IO;
     }
@@ -410,6 +387,6 @@ queue_result queue_remove(const char *dir, const char *id, char *err, size_t err
         queue_err(err, errlen, "unlink(%s) failed: %s", state, strerror(errno));
         return QUEUE_ERR_IO;
     }
-    queue_fsync_dir(dir);
+    fileio_fsync_dir(dir);
     return QUEUE_OK;
 }

@@ -1,3 +1,4 @@
+#include "fileio.h"
 #include "spool.h"
 
 #include <dirent.h>
@@ -61,21 +62,6 @@ static void spool_err(char *err, size_t errlen, const char *what, const char *pa
         snprintf(err, errlen, "%s(%s) failed: %s", what, path, strerror(errno));
 }
 
-static int spool_write_all(int fd, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Fills buf from rd up to len bytes; the count, or -1. Short only at the end. */
 static ssize_t spool_fill(spool_read_fn rd, void *ctx, unsigned char *out, size_t len)
 {
@@ -89,16 +75,6 @@ static ssize_t spool_fill(spool_read_fn rd, void *ctx, unsigned char *out, size_
         got += (size_t)n;
     }
     return (ssize_t)got;
-}
-
-static int spool_fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
 }
 
 /* Time-ordered id: microseconds since the epoch, then random bits. */
@@ -119,8 +95,8 @@ static void spool_ad(const char *store_id, const char *id, char ad[SPOOL_AD_MAX 
 }
 
 /* Encrypts rd into fd. */
-static spool_result spool_seal(int fd, const unsigned char pk[32], const char *ad,
-                               spool_read_fn rd, void *ctx, size_t max)
+static spool_result spool_seal(int fd, const unsigned char pk[32], const char *ad, spool_read_fn rd,
+                               void *ctx, size_t max)
 {
     unsigned char *key = sodium_malloc(crypto_secretstream_xchacha20poly1305_KEYBYTES);
     unsigned char *plain = sodium_malloc(SPOOL_CHUNK);
@@ -134,10 +110,9 @@ static spool_result spool_seal(int fd, const unsigned char pk[32], const char *a
     memcpy(head, SPOOL_MAGIC, SPOOL_MAGIC_LEN);
     if (crypto_box_seal(head + SPOOL_MAGIC_LEN, key, crypto_secretstream_xchacha20poly1305_KEYBYTES,
                         pk) != 0 ||
-        crypto_secretstream_xchacha20poly1305_init_push(&st, head + SPOOL_MAGIC_LEN +
-                                                                  SPOOL_SEALED_LEN,
-                                                        key) != 0 ||
-        spool_write_all(fd, head, sizeof(head)) < 0)
+        crypto_secretstream_xchacha20poly1305_init_push(
+            &st, head + SPOOL_MAGIC_LEN + SPOOL_SEALED_LEN, key) != 0 ||
+        fileio_write_all(fd, head, sizeof(head)) < 0)
         goto out;
     size_t total = 0;
     for (;;) {
@@ -156,7 +131,7 @@ static spool_result spool_seal(int fd, const unsigned char pk[32], const char *a
         crypto_secretstream_xchacha20poly1305_push(
             &st, ct, &ct_len, plain, (unsigned long long)n, (const unsigned char *)ad, strlen(ad),
             last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
-        if (spool_write_all(fd, ct, (size_t)ct_len) < 0)
+        if (fileio_write_all(fd, ct, (size_t)ct_len) < 0)
             goto out;
         if (last)
             break;
@@ -217,7 +192,7 @@ spool_result spool_put(const char *dir, const char *store_id, const unsigned cha
         unlink(tmp);
         return res;
     }
-    if (spool_fsync_dir(sdir) < 0) {
+    if (fileio_fsync_dir(sdir) < 0) {
         spool_err(err, errlen, "fsync", sdir);
         return SPOOL_ERR_IO;
     }
@@ -306,8 +281,7 @@ static spool_result spool_unseal(int fd, off_t size, const unsigned char *key,
         unsigned long long plen;
         if (n < crypto_secretstream_xchacha20poly1305_ABYTES || spool_read_all(fd, ct, n) < 0 ||
             crypto_secretstream_xchacha20poly1305_pull(&st, plain, &plen, &tag, ct, n,
-                                                       (const unsigned char *)ad,
-                                                       strlen(ad)) != 0)
+                                                       (const unsigned char *)ad, strlen(ad)) != 0)
             goto out;
         if (buf_append(out, plain, (size_t)plen) < 0) {
             res = SPOOL_ERR_TOO_BIG;
@@ -370,5 +344,5 @@ spool_result spool_remove(const char *dir, const char *store_id, const char *id)
         return SPOOL_ERR_INVALID;
     if (unlink(path) < 0 && errno != ENOENT)
         return SPOOL_ERR_IO;
-    return spool_fsync_dir(sdir) < 0 ? SPOOL_ERR_IO : SPOOL_OK;
+    return fileio_fsync_dir(sdir) < 0 ? SPOOL_ERR_IO : SPOOL_OK;
 }
