@@ -80,8 +80,10 @@ net_conn *net_conn_new(net_loop *l, int fd, net_listener *ls, const struct socka
         c->peer_port = ntohs(s4->sin_port);
     }
     net_limits_key(ss, c->ip_key);
-    buf_init(&c->in, c->metrics_conn ? NET_METRICS_LINE_MAX * 2 : l->limits.in_max);
-    buf_init(&c->out, c->metrics_conn ? NET_METRICS_OUT_MAX : l->limits.out_max);
+    /* Credentials (AUTH, LOGIN) and mail pass through both: wiped when
+     * the buffers grow or are freed. */
+    buf_init_secret(&c->in, c->metrics_conn ? NET_METRICS_LINE_MAX * 2 : l->limits.in_max);
+    buf_init_secret(&c->out, c->metrics_conn ? NET_METRICS_OUT_MAX : l->limits.out_max);
     c->started = c->last_io = l->now;
     c->idle_ms = l->limits.idle_timeout_ms;
     c->session_deadline = l->now + l->limits.session_timeout_ms;

@@ -176,6 +176,9 @@ bool queue_id_valid(const char *id);
 /* Checks an envelope: addresses, ENVID, ORCPT, NOTIFY, counts. Returns 0 or
  * -1 with *error_r (a static message). */
 int queue_envelope_check(const queue_envelope *env, const char **error_r);
+/* Checks one "local@domain" as queue_put wants it (printable, not too long):
+ * 0, or -1 with *error_r. The SMTP worker asks at RCPT time. */
+int queue_addr_check(const char *addr, const char **error_r);
 
 /* Encodes id, env and msg into a malloc'd *out_r (to seal). Returns 0, or
  * -1 (envelope invalid, or no memory) with *error_r. */

@@ -20,8 +20,6 @@
 
 /* True when s (len octets) has no controls (and no non-ASCII unless utf8_ok). */
 bool queue_text_ok(const char *s, size_t len, bool utf8_ok);
-/* Checks "local@domain" (see queue_put). 0 or -1 with *error_r. */
-int queue_addr_check(const char *addr, const char **error_r);
 
 typedef struct queue_rd {
     const unsigned char *p;

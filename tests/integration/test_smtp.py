@@ -339,6 +339,30 @@ class TestMx(SmtpCase):
         self.assertEqual(r.reply()[0], 421)  # ...ends the session
         r.close()
 
+    def test_alias_of_recipients_already_given(self):
+        with self.mx() as s:
+            s.ehlo("c.example")
+            s.mail("x@outside.example")
+            self.assertEqual(s.rcpt(self.alice)[0], 250)
+            self.assertEqual(s.rcpt(self.bob)[0], 250)
+            # Everyone the alias reaches is already a recipient: still fine.
+            self.assertEqual(s.rcpt(f"team@{self.dom}")[0], 250)
+
+    def test_bdat_rules(self):
+        r = Raw(self.stack.mx_port)
+        r.cmd("EHLO c.example")
+        r.cmd("MAIL FROM:<b@outside.example>")
+        self.assertEqual(r.cmd(f"RCPT TO:<{self.alice}>")[0], 250)
+        r.send(b"BDAT 5\r\nabcde")
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.cmd("DATA")[0], 503)  # RFC 3030 2: no DATA after BDAT
+        # A chunk that can never fit is refused and the connection closed.
+        code, _ = r.cmd("BDAT 18446744073709551606 LAST")
+        self.assertEqual(code, 552)
+        with self.assertRaises(ConnectionError):
+            r.reply()
+        r.close()
+
     def test_swaks(self):
         if shutil.which("swaks") is None:
             self.fail("swaks is not installed (setup.sh installs it)")

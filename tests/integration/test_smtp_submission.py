@@ -96,6 +96,12 @@ class TestSubmission(SmtpCase):
                 s.sendmail(self.alice, [self.bob],
                            message(f"{self.alice}, ceo@outside.example", self.bob))
 
+    def test_outside_address_the_queue_cannot_carry(self):
+        with self.submission(self.alice, "alice-password-1") as s:
+            s.mail(self.alice)
+            code, text = s.docmd('RCPT TO:<"john doe"@outside.example>')
+            self.assertEqual(code, 550, text)  # at RCPT, not a 451 at every DATA
+
     def test_outside_recipient_is_queued(self):
         with self.submission(self.alice, "alice-password-1") as s:
             s.sendmail(self.alice, ["someone@outside.example"],

@@ -52,10 +52,10 @@ typedef struct auth_job {
     long retry_after;
 } auth_job;
 
-/* The wraps of the user's password and app passwords, copied out of the
- * directory (NULL-terminated, malloc'd), or NULL for an unknown or disabled
- * user. */
-static char **auth_wraps(smtpd_server *srv, const char *account)
+/* The wraps of the user's credentials of one kind ("password" or "app"),
+ * copied out of the directory (NULL-terminated, malloc'd), or NULL for an
+ * unknown or disabled user. */
+static char **auth_wraps(smtpd_server *srv, const char *account, const char *kind_wanted)
 {
     char **w = NULL;
     size_t n = 0;
@@ -65,23 +65,27 @@ static char **auth_wraps(smtpd_server *srv, const char *account)
     const cJSON *domain = dom != NULL ? directory_find_domain(d, dom + 1) : NULL;
     if (u != NULL && directory_entity_enabled(u) && domain != NULL &&
         directory_entity_enabled(domain) && (w = calloc(AUTH_WRAPS_MAX + 1, sizeof *w)) != NULL) {
-        /* The password first: it is what most clients use. */
-        for (int pass = 0; pass < 2; pass++) {
-            cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(u, "credentials"))
-            {
-                const cJSON *kind = cJSON_GetObjectItemCaseSensitive(c, "kind");
-                const cJSON *wrap = cJSON_GetObjectItemCaseSensitive(c, "wrap");
-                if (!cJSON_IsString(kind) || !cJSON_IsString(wrap) || n == AUTH_WRAPS_MAX ||
-                    strcmp(kind->valuestring, pass == 0 ? "password" : "app") != 0)
-                    continue;
-                w[n] = strdup(wrap->valuestring);
-                if (w[n] != NULL)
-                    n++;
-            }
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(u, "credentials"))
+        {
+            const cJSON *kind = cJSON_GetObjectItemCaseSensitive(c, "kind");
+            const cJSON *wrap = cJSON_GetObjectItemCaseSensitive(c, "wrap");
+            if (!cJSON_IsString(kind) || !cJSON_IsString(wrap) || n == AUTH_WRAPS_MAX ||
+                strcmp(kind->valuestring, kind_wanted) != 0)
+                continue;
+            w[n] = strdup(wrap->valuestring);
+            if (w[n] != NULL)
+                n++;
         }
     }
     directory_follower_read_unlock(srv->dir);
     return w;
+}
+
+static void auth_wraps_free(char **w)
+{
+    for (size_t i = 0; w != NULL && w[i] != NULL; i++)
+        free(w[i]);
+    free(w);
 }
 
 static bool auth_unwraps(const char *wrap, const char *cred, size_t len)
@@ -112,28 +116,27 @@ static void auth_work(void *arg)
         j->outcome = AUTH_TEMPFAIL; /* fail closed: no limit without Redis */
         return;
     }
+    /* Time must not tell which accounts exist. A credential in the app
+     * password form ("abcd efgh ijkl mnop") is tried against the app
+     * passwords (then the password, in case it has that form too); any
+     * other against the password only: one Argon2id, as for an unknown or
+     * disabled user (the dummy wrap). Only a guess in the app-password form
+     * on an account with several app passwords costs more. */
     size_t len = strlen(j->pass);
-    char **wraps = auth_wraps(j->srv, j->account);
-    bool ok = false;
-    if (wraps == NULL || wraps[0] == NULL) {
-        /* Unknown user: the same Argon2id work, so time does not tell. */
+    char app[KEYS_APP_PASSWORD_LEN + 1];
+    bool is_app = keys_app_password_normalize(j->pass, app) == 0;
+    char **apps = is_app ? auth_wraps(j->srv, j->account, "app") : NULL;
+    char **pw = auth_wraps(j->srv, j->account, "password");
+    bool ok = false, tried = false;
+    for (size_t i = 0; apps != NULL && apps[i] != NULL && !ok; i++, tried = true)
+        ok = auth_unwraps(apps[i], app, strlen(app));
+    for (size_t i = 0; pw != NULL && pw[i] != NULL && !ok; i++, tried = true)
+        ok = auth_unwraps(pw[i], j->pass, len);
+    if (!tried)
         auth_unwraps(j->srv->dummy_wrap, j->pass, len);
-    } else {
-        char app[KEYS_APP_PASSWORD_LEN + 1];
-        bool is_app = keys_app_password_normalize(j->pass, app) == 0;
-        for (size_t i = 0; wraps[i] != NULL && !ok; i++)
-            ok = auth_unwraps(wraps[i],
-                              i == 0   ? j->pass
-                              : is_app ? app
-                                       : j->pass,
-                              i == 0   ? len
-                              : is_app ? strlen(app)
-                                       : len);
-        sodium_memzero(app, sizeof app);
-    }
-    for (size_t i = 0; wraps != NULL && wraps[i] != NULL; i++)
-        free(wraps[i]);
-    free(wraps);
+    sodium_memzero(app, sizeof app);
+    auth_wraps_free(apps);
+    auth_wraps_free(pw);
     j->outcome = ok ? AUTH_OK : AUTH_WRONG;
     if (ok)
         throttle_forgive(smtpd_rds_command, NULL, "user", j->ip, j->account);

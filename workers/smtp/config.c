@@ -14,7 +14,7 @@ static const char *const config_known[] = {
     "smtp.submission_listen", "smtp.submissions_listen", "smtp.metrics_listen", "smtp.user",
     "smtp.message_max", "smtp.recipients_max", "smtp.errors_max", "smtp.timeout",
     "smtp.session_timeout", "smtp.connections_max", "smtp.connections_per_ip", "smtp.pool_threads",
-    "smtp.disabled_user", "smtp.line_max",
+    "smtp.disabled_user", "smtp.line_max", "smtp.postmaster",
     /* read by the other programs sharing the file */
     "web_dir", "api.*", "kdf.*", "domain.*", "imap.*", "pop3.*", "dav.*", "log.*", NULL};
 
@@ -105,8 +105,7 @@ int smtpd_config_load(const char *path, smtpd_config *cfg, char *errbuf, size_t 
                       QUEUE_MESSAGE_MAX - SMTPD_RECEIVED_MAX, &cfg->message_max, &err) < 0 ||
         conf_get_int(c, "smtp.recipients_max", 100, 1, 10000, &rcpts, &err) < 0 ||
         conf_get_int(c, "smtp.errors_max", 10, 1, 1000, &errors, &err) < 0 ||
-        conf_get_int(c, "smtp.line_max", SMTP_TEXT_LINE_MAX, 0, 1024 * 1024, &line_max, &err) <
-            0 ||
+        conf_get_int(c, "smtp.line_max", SMTP_TEXT_LINE_MAX, 0, 1024 * 1024, &line_max, &err) < 0 ||
         conf_get_duration(c, "smtp.timeout", 300, 10, 3600, &idle, &err) < 0 ||
         conf_get_duration(c, "smtp.session_timeout", 3600, 60, 86400, &session, &err) < 0 ||
         conf_get_int(c, "smtp.connections_max", NET_MAX_CONNS_DEFAULT, 1, 1000000, &conns, &err) <
@@ -133,6 +132,15 @@ int smtpd_config_load(const char *path, smtpd_config *cfg, char *errbuf, size_t 
     cfg->kdf.opslimit = (unsigned long long)ops;
     cfg->kdf.memlimit = (size_t)(mem / 1024 * 1024);
     cfg->redis_port = (int)redis_port;
+    if (conf_get_str(c, "smtp.postmaster", NULL) != NULL) {
+        if (conf_get_str_into(c, "smtp.postmaster", NULL, cfg->postmaster, sizeof cfg->postmaster,
+                              &err) < 0)
+            goto fail;
+    } else if ((size_t)snprintf(cfg->postmaster, sizeof cfg->postmaster, "postmaster@%s",
+                                cfg->hostname) >= sizeof cfg->postmaster) {
+        snprintf(err.message, sizeof err.message, "hostname is too long");
+        goto fail;
+    }
     cfg->recipients_max = (unsigned)rcpts;
     cfg->line_max = line_max == 0 ? 0 : (size_t)(line_max < 80 ? 80 : line_max);
     cfg->errors_max = (unsigned)errors;

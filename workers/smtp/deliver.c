@@ -67,8 +67,12 @@ static void deliver_work(void *arg)
             j->failed = (int)j->nlocal + 1;
     }
     if (j->failed) { /* all or nothing: the client will send it again */
-        for (size_t i = 0; i < done; i++)
-            spool_remove(j->srv->spool_dir, j->local[i].store_id, ids[i]);
+        /* The copy that failed too: spool_put can fail after its rename
+         * (the directory fsync). A session draining meanwhile may have
+         * taken a copy already; the client's retry then duplicates it. */
+        for (size_t i = 0; i <= done && i < j->nlocal; i++)
+            if (ids[i][0] != '\0')
+                spool_remove(j->srv->spool_dir, j->local[i].store_id, ids[i]);
     } else {
         /* Every copy is durable: now the DSNs of NOTIFY=SUCCESS, before
          * the 250. A DSN that cannot be made is logged (deliver_done) and

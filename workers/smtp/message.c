@@ -70,6 +70,12 @@ void smtpd_cmd_data(smtpd_session *s, const smtp_command *cmd)
     smtp_error e;
     if (message_ready(s, &e) < 0) {
         smtpd_reply_error(s, &e);
+        smtpd_count_error(s);
+        return;
+    }
+    if (s->msg_open) { /* RFC 3030 2: no DATA after BDAT in one transaction */
+        smtpd_reply(s, 503, "5.5.1", "DATA after BDAT");
+        smtpd_count_error(s);
         return;
     }
     if (s->mail.body == SMTP_BODY_BINARYMIME) { /* RFC 3030 3 */
@@ -106,8 +112,16 @@ void smtpd_cmd_bdat(smtpd_session *s, const smtp_command *cmd)
         s->bdat_error = (smtp_error){451, {4, 3, 0}, "cannot start the message"};
     }
     uint64_t have = s->msg.len > s->msg_start ? s->msg.len - s->msg_start : 0;
-    if (s->bdat_error.code == 0 && have + cmd->bdat_size > s->srv->cfg.message_max)
+    if (s->bdat_error.code == 0 &&
+        (have > s->srv->cfg.message_max || cmd->bdat_size > s->srv->cfg.message_max - have))
         s->bdat_error = (smtp_error){552, {5, 3, 4}, "message size exceeds fixed maximum"};
+    if (cmd->bdat_size > s->srv->cfg.message_max) {
+        /* Reading and dropping a chunk that can never fit would hold the
+         * connection for as long as the client likes: refuse and close. */
+        smtpd_reply(s, 552, "5.3.4", "chunk larger than the maximum message size");
+        net_conn_close(s->c);
+        return;
+    }
     s->bdat_left = cmd->bdat_size;
     s->bdat_last = cmd->bdat_last;
     s->state = SMTPD_BDAT;

@@ -135,7 +135,9 @@ static smtpd_rcpt_status rcpt_expand(const directory *d, const char *address, sm
     if (depth >= SMTPD_EXPAND_DEPTH)
         return SMTPD_RCPT_UNKNOWN; /* a loop of aliases, or a chain too long */
     const cJSON *targets = cJSON_GetObjectItemCaseSensitive(e, "targets"), *x;
-    size_t before = t->nlocal + t->nremote;
+    /* Reached, not added: a target already in the transaction (alice, then
+     * an alias of alice) still counts as reached. */
+    size_t before = t->reached_local + t->reached_remote;
     smtpd_rcpt_status worst = SMTPD_RCPT_UNKNOWN;
     cJSON_ArrayForEach(x, targets)
     {
@@ -157,7 +159,7 @@ static smtpd_rcpt_status rcpt_expand(const directory *d, const char *address, sm
     }
     /* A target that is gone or disabled is skipped; the alias fails only
      * when it reaches nobody at all. */
-    return t->nlocal + t->nremote > before ? SMTPD_RCPT_OK : worst;
+    return t->reached_local + t->reached_remote > before ? SMTPD_RCPT_OK : worst;
 }
 
 smtpd_rcpt_status smtpd_rcpt_expand(const directory *d, const char *address, smtpd_targets *t)

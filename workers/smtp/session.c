@@ -138,8 +138,8 @@ static int session_address(smtpd_session *s, const smtp_path *p, char out[SMTPD_
     char domain[NAMES_DOMAIN_MAX + 1];
     const char *err = NULL;
     *literal_r = p->domain.literal != SMTP_LITERAL_NONE;
-    if (p->postmaster) { /* RFC 5321 4.5.1: <Postmaster> is postmaster of this host */
-        snprintf(out, SMTPD_ADDRESS_MAX + 1, "postmaster@%s", s->srv->cfg.hostname);
+    if (p->postmaster) { /* RFC 5321 4.5.1: <Postmaster> must be accepted */
+        snprintf(out, SMTPD_ADDRESS_MAX + 1, "%s", s->srv->cfg.postmaster);
         return 0;
     }
     if (*literal_r) {
@@ -157,10 +157,12 @@ static void cmd_mail(smtpd_session *s, const smtp_command *cmd)
 {
     if (s->state == SMTPD_FRESH) {
         smtpd_reply(s, 503, "5.5.1", "say EHLO first");
+        smtpd_count_error(s);
         return;
     }
     if (s->state != SMTPD_READY) {
         smtpd_reply(s, 503, "5.5.1", "nested MAIL command");
+        smtpd_count_error(s);
         return;
     }
     if (s->port->submission && !s->authed) {
@@ -231,6 +233,7 @@ static void cmd_rcpt(smtpd_session *s, const smtp_command *cmd)
 {
     if (s->state != SMTPD_MAIL) {
         smtpd_reply(s, 503, "5.5.1", "need MAIL before RCPT");
+        smtpd_count_error(s);
         return;
     }
     if (s->nrcpt >= s->srv->cfg.recipients_max) {
@@ -266,12 +269,31 @@ static void cmd_rcpt(smtpd_session *s, const smtp_command *cmd)
         session_rcpt_refused(s, st, path);
         return;
     }
-    if (s->targets.nremote > first_remote && !s->srv->outbound) {
-        /* Outside delivery needs the outbound queue. */
-        s->targets.nremote = first_remote;
-        s->targets.nlocal = first_local;
-        smtpd_reply(s, 550, "5.7.1", "%s: delivery outside this server is not available", path);
-        return;
+    if (s->targets.nremote > first_remote) {
+        /* Outside delivery needs the outbound queue, and addresses the queue
+         * can carry: refused now rather than a 451 at every DATA. */
+        const char *why = NULL;
+        char from[SMTP_PATH_MAX + 1];
+        size_t fl = strlen(s->mail_from); /* "<>" or "<a@b>" */
+        snprintf(from, sizeof from, "%.*s", (int)(fl > 2 ? fl - 2 : 0), s->mail_from + 1);
+        if (!s->srv->outbound)
+            why = "delivery outside this server is not available";
+        else if (s->targets.nremote > QUEUE_RCPTS_MAX)
+            why = "too many outside recipients";
+        for (size_t i = first_remote; why == NULL && i < s->targets.nremote; i++)
+            if (queue_addr_check(s->targets.remote[i].address, &why) < 0)
+                why = "this address cannot be delivered outside";
+        if (why == NULL && from[0] != '\0' && queue_addr_check(from, &why) < 0)
+            why = "the sender address cannot be used outside";
+        if (why != NULL) {
+            s->targets.nremote = first_remote;
+            s->targets.nlocal = first_local;
+            s->targets.reached_local = reached_local;
+            s->targets.reached_remote = reached_remote;
+            smtpd_reply(s, 550, "5.7.1", "%s: %s", path, why);
+            smtpd_count_error(s);
+            return;
+        }
     }
     smtpd_rcpt *r = realloc(s->rcpts, (s->nrcpt + 1) * sizeof *r);
     if (r == NULL) {

@@ -56,6 +56,7 @@ typedef enum {
 typedef struct smtpd_config {
     char data_dir[SMTPD_PATH_MAX];
     char hostname[SMTPD_HOST_MAX + 1];
+    char postmaster[SMTPD_ADDRESS_MAX + 1];     /* where <Postmaster> goes (smtp.postmaster) */
     char mx_listen[NET_ADDR_TEXT_MAX];          /* "" = no MX listener */
     char submission_listen[NET_ADDR_TEXT_MAX];  /* STARTTLS; "" = none */
     char submissions_listen[NET_ADDR_TEXT_MAX]; /* implicit TLS; "" = none */
