@@ -276,9 +276,15 @@ static void conn_timer_fired(net_loop *l, void *arg)
     net_timeout_kind kind;
     if (now >= c->session_deadline)
         kind = NET_TIMEOUT_SESSION;
-    else if (now >= c->last_io + c->idle_ms)
+    else if (now >= c->last_io + c->idle_ms && c->jobs == 0)
         kind = NET_TIMEOUT_IDLE;
-    else {
+    else if (now >= c->last_io + c->idle_ms) {
+        /* Not idle: the server is working for it (a pool job). Timing it
+         * out would answer "timeout" for work that then completes. */
+        c->last_io = now;
+        net_timer_arm(&c->timer, conn_deadline(c));
+        return;
+    } else {
         net_timer_arm(&c->timer, conn_deadline(c));
         return;
     }

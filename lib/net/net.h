@@ -197,7 +197,9 @@ typedef struct net_handler {
      * listener this comes after the handshake, so the line can be read. */
     void (*on_refuse)(net_conn *c, net_refusal why);
     /* A timeout fired: write a last line if the protocol has one; the conn
-     * is then closed (flush first) with NET_CLOSE_TIMEOUT_*. */
+     * is then closed (flush first) with NET_CLOSE_TIMEOUT_*. The idle timeout
+     * does not run while a pool job of the conn is in flight (the session
+     * timeout does). */
     void (*on_timeout)(net_conn *c, net_timeout_kind kind);
     /* The server is shutting down: finish the transaction in flight and
      * close, or say goodbye and close now. NULL: net_conn_close. */

@@ -172,6 +172,7 @@ static void pool_run_done(net_loop *l, net_job *j)
         if (j->conn != NULL) {
             net_conn *c = j->conn;
             c->jobs--;
+            c->last_io = l->now; /* the idle time starts again from the answer */
             if (j->conn_done != NULL)
                 j->conn_done(c, j->arg);
             net_conn_schedule(c); /* to flush, or to be freed if it is closed */

@@ -135,9 +135,34 @@ static void gated_client(harness *h)
     CHECK(h, tc_send(&t, "GATEDJOB\r\n") == 0);
     CHECK(h, line_is(&t, "+OK queued"));
     /* The job waits for the timeout; the conn closes while it runs. */
-    CHECK(h, line_is(&t, "421 4.4.2 idle timeout"));
+    CHECK(h, line_is(&t, "421 4.4.2 session timeout"));
     CHECK(h, tc_eof(&t));
     tc_close(&t);
+}
+
+/* A job slower than the idle timeout: the answer comes, no timeout. */
+static void slow_client(harness *h)
+{
+    tclient t;
+    CHECK(h, tc_connect(&t, h->port) == 0);
+    CHECK(h, greeted(&t));
+    CHECK(h, tc_send(&t, "SLOWJOB\r\n") == 0);
+    CHECK(h, line_is(&t, "+OK slow"));
+    CHECK(h, tc_send(&t, "PING\r\n") == 0);
+    CHECK(h, line_is(&t, "> PING"));
+    tc_close(&t);
+}
+
+static void test_no_idle_timeout_during_a_job(void **state)
+{
+    (void)state;
+    echo_server s;
+    assert_int_equal(echo_server_start(&s, NULL, NULL, NULL), 0);
+    harness h = {0};
+    harness_run(&h, &s, slow_client, NULL);
+    ASSERT_CLIENT_OK(h);
+    assert_false(echo_has_event(&s, "idle timeout"));
+    echo_server_free(&s);
 }
 
 static void test_job_pins_conn(void **state)
@@ -149,7 +174,7 @@ static void test_job_pins_conn(void **state)
     harness_run(&h, &s, gated_client, NULL);
     ASSERT_CLIENT_OK(h);
     /* timeout -> (socket closed) -> done on a live, closing conn -> on_close */
-    int t = echo_event_index(&s, "idle timeout");
+    int t = echo_event_index(&s, "session timeout");
     int d = echo_event_index(&s, "gated done closing");
     int c = echo_event_index(&s, "close");
     assert_true(t >= 0 && d > t && c > d);
@@ -404,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_max_conns),
         cmocka_unit_test(test_pool_done_on_loop_thread),
         cmocka_unit_test(test_job_pins_conn),
+        cmocka_unit_test(test_no_idle_timeout_during_a_job),
         cmocka_unit_test(test_graceful_shutdown),
         cmocka_unit_test(test_grace_expires),
         cmocka_unit_test(test_timers_and_generic_jobs),

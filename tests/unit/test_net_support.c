@@ -22,8 +22,11 @@
  *   QUIT        "+OK bye", close
  *   STARTTLS    "220 go ahead", then TLS ("-ERR tls" if it cannot)
  *   JOB         pause, pool job; its done says "+OK job", resume
- *   GATEDJOB    idle timeout GATED_IDLE_MS from now, "+OK queued"; a pool
- *               job that waits for s->job_gate (posted by on_timeout)
+ *   GATEDJOB    session timeout GATED_IDLE_MS after accept, "+OK queued"; a
+ *               pool job that waits for s->job_gate (posted by on_timeout)
+ *   SLOWJOB     idle timeout GATED_IDLE_MS, pause, a pool job that sleeps
+ *               3 * GATED_IDLE_MS; its done says "+OK slow", resume (the
+ *               idle timeout does not run while a job is in flight)
  *   FLOOD n     n bytes of output at once, then CRLF
  *   RAW n       the next n bytes taken raw: "+OK raw <sum of bytes>"
  *   UPTO c      bytes up to and including the first c, found with
@@ -128,6 +131,19 @@ static void gated_done(net_conn *c, void *arg)
     record(s, net_conn_session(c)[0] != '\0' ? "gated conn valid" : "gated conn bad");
 }
 
+static void slow_work(void *arg)
+{
+    (void)arg;
+    usleep(3 * GATED_IDLE_MS * 1000);
+}
+
+static void slow_done(net_conn *c, void *arg)
+{
+    (void)arg;
+    net_conn_printf(c, "+OK slow\r\n");
+    net_conn_resume(c);
+}
+
 static void echo_command(net_conn *c, echo_conn *ec, const net_line *line)
 {
     echo_server *s = ec->srv;
@@ -149,10 +165,17 @@ static void echo_command(net_conn *c, echo_conn *ec, const net_line *line)
             net_conn_resume(c);
         }
     } else if (strcmp(l, "GATEDJOB") == 0) {
-        /* The idle timeout starts now, so a slow client cannot meet it early. */
-        net_conn_set_timeouts(c, GATED_IDLE_MS, 0);
+        /* The session timeout: the idle one does not run during a job. */
+        net_conn_set_timeouts(c, 0, GATED_IDLE_MS);
         if (net_conn_submit(c, gated_work, gated_done, s) == 0)
             net_conn_printf(c, "+OK queued\r\n");
+    } else if (strcmp(l, "SLOWJOB") == 0) {
+        net_conn_set_timeouts(c, GATED_IDLE_MS, 0);
+        net_conn_pause(c);
+        if (net_conn_submit(c, slow_work, slow_done, s) < 0) {
+            net_conn_printf(c, "-ERR busy\r\n");
+            net_conn_resume(c);
+        }
     } else if (strncmp(l, "FLOOD ", 6) == 0) {
         size_t n = strtoul(l + 6, NULL, 10);
         char chunk[4096];
