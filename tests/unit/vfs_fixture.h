@@ -246,7 +246,7 @@ static inline void assert_store_fails(const char *path, const char *id, const ke
 
 static inline void remove_store(const char *path)
 {
-    char p[512];
+    char p[600]; /* paths are at most 512 bytes, plus a suffix */
     unlink(path);
     snprintf(p, sizeof p, "%s-wal", path);
     unlink(p);
