@@ -13,133 +13,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AUTH_WRAPS_MAX 64 /* credentials of one user tried (password + app passwords) */
-
-/* Secret strings live in sodium_malloc'd memory, wiped when freed. */
-static char *auth_secret_dup(const char *s, size_t len)
-{
-    char *p = sodium_malloc(len + 1);
-    if (p != NULL) {
-        memcpy(p, s, len);
-        p[len] = '\0';
-    }
-    return p;
-}
-
-static void auth_secret_free(char **p)
-{
-    if (*p != NULL) {
-        sodium_free(*p);
-        *p = NULL;
-    }
-}
-
 void smtpd_auth_clear(smtpd_session *s)
 {
-    auth_secret_free(&s->sasl_login);
+    worker_secret_free(&s->sasl_login);
     s->sasl_step = 0;
 }
 
-typedef enum { AUTH_OK, AUTH_WRONG, AUTH_THROTTLED, AUTH_TEMPFAIL } auth_outcome;
-
 typedef struct auth_job {
     smtpd_session *s;
-    smtpd_server *srv;
     char ip[NET_ADDR_TEXT_MAX];
     char *user, *pass; /* sodium_malloc'd */
-    char account[SMTPD_ADDRESS_MAX + 1];
-    auth_outcome outcome;
-    long retry_after;
+    worker_login login;
 } auth_job;
-
-/* The wraps of the user's credentials of one kind ("password" or "app"),
- * copied out of the directory (NULL-terminated, malloc'd), or NULL for an
- * unknown or disabled user. */
-static char **auth_wraps(smtpd_server *srv, const char *account, const char *kind_wanted)
-{
-    char **w = NULL;
-    size_t n = 0;
-    const directory *d = directory_follower_read_lock(srv->dir);
-    const cJSON *u = directory_find_user(d, account), *c;
-    const char *dom = strchr(account, '@');
-    const cJSON *domain = dom != NULL ? directory_find_domain(d, dom + 1) : NULL;
-    if (u != NULL && directory_entity_enabled(u) && domain != NULL &&
-        directory_entity_enabled(domain) && (w = calloc(AUTH_WRAPS_MAX + 1, sizeof *w)) != NULL) {
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(u, "credentials"))
-        {
-            const cJSON *kind = cJSON_GetObjectItemCaseSensitive(c, "kind");
-            const cJSON *wrap = cJSON_GetObjectItemCaseSensitive(c, "wrap");
-            if (!cJSON_IsString(kind) || !cJSON_IsString(wrap) || n == AUTH_WRAPS_MAX ||
-                strcmp(kind->valuestring, kind_wanted) != 0)
-                continue;
-            w[n] = strdup(wrap->valuestring);
-            if (w[n] != NULL)
-                n++;
-        }
-    }
-    directory_follower_read_unlock(srv->dir);
-    return w;
-}
-
-static void auth_wraps_free(char **w)
-{
-    for (size_t i = 0; w != NULL && w[i] != NULL; i++)
-        free(w[i]);
-    free(w);
-}
-
-static bool auth_unwraps(const char *wrap, const char *cred, size_t len)
-{
-    keys_secret *key = NULL;
-    keys_result r = keys_unwrap_b64(wrap, cred, len, &key);
-    keys_secret_free(&key); /* SMTP needs only the proof, not the key */
-    return r == KEYS_OK;
-}
 
 static void auth_work(void *arg)
 {
-    auth_job *j = arg;
-    names_address a;
-    const char *err = NULL;
-    if (names_address_parse(j->user, strlen(j->user), NAMES_LOCAL_ASCII_LOWER, &a, &err) == 0)
-        snprintf(j->account, sizeof j->account, "%s@%s", a.local, a.domain);
-    else
-        snprintf(j->account, sizeof j->account, "%.*s", SMTPD_ADDRESS_MAX, j->user);
-    switch (throttle_count(smtpd_rds_command, NULL, &j->srv->cfg.throttle, "user", j->ip,
-                           j->account, &j->retry_after)) {
-    case THROTTLE_OK:
-        break;
-    case THROTTLE_OVER:
-        j->outcome = AUTH_THROTTLED;
-        return;
-    case THROTTLE_UNAVAILABLE:
-        j->outcome = AUTH_TEMPFAIL; /* fail closed: no limit without Redis */
-        return;
-    }
-    /* Time must not tell which accounts exist. A credential in the app
-     * password form ("abcd efgh ijkl mnop") is tried against the app
-     * passwords (then the password, in case it has that form too); any
-     * other against the password only: one Argon2id, as for an unknown or
-     * disabled user (the dummy wrap). Only a guess in the app-password form
-     * on an account with several app passwords costs more. */
-    size_t len = strlen(j->pass);
-    char app[KEYS_APP_PASSWORD_LEN + 1];
-    bool is_app = keys_app_password_normalize(j->pass, app) == 0;
-    char **apps = is_app ? auth_wraps(j->srv, j->account, "app") : NULL;
-    char **pw = auth_wraps(j->srv, j->account, "password");
-    bool ok = false, tried = false;
-    for (size_t i = 0; apps != NULL && apps[i] != NULL && !ok; i++, tried = true)
-        ok = auth_unwraps(apps[i], app, strlen(app));
-    for (size_t i = 0; pw != NULL && pw[i] != NULL && !ok; i++, tried = true)
-        ok = auth_unwraps(pw[i], j->pass, len);
-    if (!tried)
-        auth_unwraps(j->srv->dummy_wrap, j->pass, len);
-    sodium_memzero(app, sizeof app);
-    auth_wraps_free(apps);
-    auth_wraps_free(pw);
-    j->outcome = ok ? AUTH_OK : AUTH_WRONG;
-    if (ok)
-        throttle_forgive(smtpd_rds_command, NULL, "user", j->ip, j->account);
+    worker_login_run(&((auth_job *)arg)->login);
 }
 
 static void auth_done(net_conn *c, void *arg)
@@ -148,34 +37,36 @@ static void auth_done(net_conn *c, void *arg)
     smtpd_session *s = j->s;
     (void)c;
     if (!net_conn_closing(s->c)) {
-        switch (j->outcome) {
-        case AUTH_OK:
+        switch (j->login.outcome) {
+        case WORKER_LOGIN_OK:
             s->authed = true;
-            snprintf(s->user, sizeof s->user, "%s", j->account);
+            snprintf(s->user, sizeof s->user, "%s", j->login.account);
             net_metric_add(s->srv->m.auth_ok, 1);
             log_info(s->id, "authenticated as %s", s->user);
             smtpd_reply(s, 235, "2.7.0", "authentication successful");
             break;
-        case AUTH_WRONG:
+        case WORKER_LOGIN_WRONG:
+        case WORKER_LOGIN_BROKEN:
             net_metric_add(s->srv->m.auth_failed, 1);
-            log_warn(s->id, "failed login for %s from %s", j->account, j->ip);
+            log_warn(s->id, "failed login for %s from %s", j->login.account, j->ip);
             smtpd_reply(s, 535, "5.7.8", "authentication credentials invalid");
             smtpd_count_error(s);
             break;
-        case AUTH_THROTTLED:
+        case WORKER_LOGIN_THROTTLED:
             net_metric_add(s->srv->m.auth_failed, 1);
-            log_warn(s->id, "throttled login for %s from %s", j->account, j->ip);
+            log_warn(s->id, "throttled login for %s from %s", j->login.account, j->ip);
             smtpd_reply(s, 454, "4.7.0", "too many failed attempts, try again in %ld s",
-                        j->retry_after);
+                        j->login.retry_after);
             smtpd_count_error(s);
             break;
-        case AUTH_TEMPFAIL:
+        case WORKER_LOGIN_TEMPFAIL:
             smtpd_reply(s, 454, "4.7.0", "temporary authentication failure");
             break;
         }
     }
-    auth_secret_free(&j->user);
-    auth_secret_free(&j->pass);
+    worker_login_clear(&j->login);
+    worker_secret_free(&j->user);
+    worker_secret_free(&j->pass);
     free(j);
     smtpd_resume(s);
 }
@@ -185,19 +76,25 @@ static void auth_check(smtpd_session *s, char *user, char *pass)
 {
     auth_job *j = calloc(1, sizeof *j);
     if (j == NULL) {
-        auth_secret_free(&user);
-        auth_secret_free(&pass);
+        worker_secret_free(&user);
+        worker_secret_free(&pass);
         smtpd_reply(s, 454, "4.7.0", "temporary authentication failure");
         return;
     }
     j->s = s;
-    j->srv = s->srv;
     j->user = user;
     j->pass = pass;
     snprintf(j->ip, sizeof j->ip, "%s", net_conn_peer(s->c));
+    j->login = (worker_login){.dir = s->srv->dir,
+                              .throttle = &s->srv->cfg.throttle,
+                              .dummy_wrap = s->srv->dummy_wrap,
+                              .ip = j->ip,
+                              .user = user,
+                              .pass = pass,
+                              .pass_len = strlen(pass)};
     if (net_conn_submit(s->c, auth_work, auth_done, j) < 0) {
-        auth_secret_free(&j->user);
-        auth_secret_free(&j->pass);
+        worker_secret_free(&j->user);
+        worker_secret_free(&j->pass);
         free(j);
         smtpd_reply(s, 454, "4.7.0", "server busy, try again later");
         return;
@@ -206,53 +103,23 @@ static void auth_check(smtpd_session *s, char *user, char *pass)
     net_conn_pause(s->c);
 }
 
-/* Decodes a base64 SASL response into sodium_malloc'd memory; "=" is empty. */
-static char *auth_b64(const char *in, size_t len, size_t *out_len_r)
-{
-    if (len == 1 && in[0] == '=')
-        len = 0;
-    size_t max = len / 4 * 3 + 3;
-    char *out = sodium_malloc(max + 1);
-    size_t n = 0;
-    if (out == NULL)
-        return NULL;
-    if (len > 0 && sodium_base642bin((unsigned char *)out, max, in, len, NULL, &n, NULL,
-                                     sodium_base64_VARIANT_ORIGINAL) != 0) {
-        sodium_free(out);
-        return NULL;
-    }
-    out[n] = '\0';
-    *out_len_r = n;
-    return out;
-}
-
-/* RFC 4616 2: [authzid] NUL authcid NUL passwd. An authzid other than the
- * authcid would be acting for someone else: refused. */
+/* RFC 4616 2 (worker_sasl_plain). */
 static void auth_plain(smtpd_session *s, const char *b64, size_t len)
 {
-    size_t n = 0;
-    char *msg = auth_b64(b64, len, &n);
-    const char *nul1 = msg != NULL ? memchr(msg, '\0', n) : NULL;
-    const char *nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', n - (size_t)(nul1 + 1 - msg)) : NULL;
-    if (nul2 == NULL) {
-        auth_secret_free(&msg);
+    char *user = NULL, *pass = NULL;
+    size_t pass_len = 0;
+    switch (worker_sasl_plain(b64, len, &user, &pass, &pass_len)) {
+    case WORKER_SASL_OK:
+        auth_check(s, user, pass);
+        return;
+    case WORKER_SASL_MALFORMED:
         smtpd_reply(s, 501, "5.5.2", "malformed PLAIN response");
-        smtpd_count_error(s);
-        return;
-    }
-    const char *authz = msg, *user = nul1 + 1, *pass = nul2 + 1;
-    size_t pass_len = n - (size_t)(pass - msg);
-    if ((*authz != '\0' && strcmp(authz, user) != 0) || *user == '\0' ||
-        strlen(user) > SMTPD_ADDRESS_MAX || pass_len == 0 || pass_len > SMTPD_CREDENTIAL_MAX ||
-        memchr(pass, '\0', pass_len) != NULL) {
-        auth_secret_free(&msg);
+        break;
+    case WORKER_SASL_REFUSED:
         smtpd_reply(s, 535, "5.7.8", "authentication credentials invalid");
-        smtpd_count_error(s);
-        return;
+        break;
     }
-    char *u = auth_secret_dup(user, strlen(user)), *p = auth_secret_dup(pass, pass_len);
-    auth_secret_free(&msg);
-    auth_check(s, u, p);
+    smtpd_count_error(s);
 }
 
 void smtpd_cmd_auth(smtpd_session *s, const smtp_command *cmd)
@@ -308,10 +175,10 @@ void smtpd_sasl_line(smtpd_session *s, const net_line *line)
         return;
     }
     size_t n = 0;
-    char *v = auth_b64(line->data, line->len, &n);
+    char *v = worker_sasl_b64(line->data, line->len, &n);
     if (v == NULL || n == 0 || n > (s->sasl_step == 0 ? SMTPD_ADDRESS_MAX : SMTPD_CREDENTIAL_MAX) ||
         memchr(v, '\0', n) != NULL) {
-        auth_secret_free(&v);
+        worker_secret_free(&v);
         smtpd_auth_clear(s);
         smtpd_reply(s, 501, "5.5.2", "malformed LOGIN response");
         smtpd_count_error(s);

@@ -4,6 +4,7 @@
 #include "smtpd.h"
 
 #include "conf.h"
+#include "worker.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,30 +30,6 @@ static int config_unknown(const conf *c, conf_error *err)
         known[n++] = queue_config_keys[i];
     known[n] = NULL;
     return conf_unknown_keys(c, known, err);
-}
-
-/* api.listen is where the api listens; the worker fetches its snapshot there
- * ("*" and "0.0.0.0" mean this host). */
-static int config_api(const conf *c, smtpd_config *cfg, conf_error *err)
-{
-    const char *v = conf_get_str(c, "api.listen", "127.0.0.1:8080");
-    const char *colon = strrchr(v, ':');
-    int port = 0;
-    if (colon == NULL || colon == v || (size_t)(colon - v) > SMTPD_HOST_MAX ||
-        sscanf(colon + 1, "%d", &port) != 1 || port < 1 || port > 65535) {
-        snprintf(err->message, sizeof(err->message), "api.listen: give HOST:PORT");
-        return -1;
-    }
-    size_t n = (size_t)(colon - v);
-    if (v[0] == '[' && n >= 2 && v[n - 1] == ']') { /* "[::1]:8080" */
-        v++;
-        n -= 2;
-    }
-    snprintf(cfg->api_host, sizeof cfg->api_host, "%.*s", (int)n, v);
-    if (strcmp(cfg->api_host, "*") == 0 || strcmp(cfg->api_host, "0.0.0.0") == 0)
-        snprintf(cfg->api_host, sizeof cfg->api_host, "127.0.0.1");
-    cfg->api_port = port;
-    return 0;
 }
 
 static int config_disabled(const conf *c, smtpd_config *cfg, conf_error *err)
@@ -100,7 +77,7 @@ int smtpd_config_load(const char *path, smtpd_config *cfg, char *errbuf, size_t 
         conf_get_str_into(c, "redis.host", "127.0.0.1", cfg->redis_host, sizeof cfg->redis_host,
                           &err) < 0 ||
         conf_get_int(c, "redis.port", 6379, 1, 65535, &redis_port, &err) < 0 ||
-        config_api(c, cfg, &err) < 0 ||
+        worker_api_addr(c, cfg->api_host, &cfg->api_port, &err) < 0 ||
         conf_get_size(c, "smtp.message_max", SPOOL_MAX_DEFAULT, 1024,
                       QUEUE_MESSAGE_MAX - SMTPD_RECEIVED_MAX, &cfg->message_max, &err) < 0 ||
         conf_get_int(c, "smtp.recipients_max", 100, 1, 10000, &rcpts, &err) < 0 ||

@@ -84,7 +84,7 @@ static void deliver_work(void *arg)
                                      sizeof j->dsn_err);
         for (size_t i = 0; i < j->nlocal; i++) {
             smtpd_quota_spooled(j->srv->quota, j->local[i].store_id, j->len);
-            if (smtpd_rds_new_mail(j->local[i].store_id) < 0)
+            if (worker_publish_new_mail(j->local[i].store_id) < 0)
                 log_warn(NULL, "new-mail notice for store %s not published (Redis)",
                          j->local[i].store_id);
         }
@@ -223,7 +223,7 @@ int smtpd_queue_local(void *ctx, const char *recipient, const char *msg, size_t 
             break;
         }
         smtpd_quota_spooled(srv->quota, t.local[i].store_id, len);
-        smtpd_rds_new_mail(t.local[i].store_id); /* best effort: a session drains on open */
+        worker_publish_new_mail(t.local[i].store_id); /* best effort: a session drains on open */
     }
     if (st != SMTPD_RCPT_OK || t.nremote > 0) {
         /* A sender outside: the DSN travels like any mail, from the null

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAIN_SECRET_FILE_MAX 4096
 #define MAIN_DIRECTORY_WAIT_MS 30000 /* for the first snapshot before serving */
 
 typedef struct main_ctx {
@@ -33,42 +32,6 @@ static void main_usage(void)
 {
     fprintf(stderr, "usage: ownmail-smtp [--config FILE] [check-config]\n");
     exit(2);
-}
-
-/* keys/worker.secret as the api's bearer token. */
-static int main_worker_secret(main_ctx *m)
-{
-    char path[SMTPD_PATH_MAX + 32];
-    unsigned char raw[MAIN_SECRET_FILE_MAX];
-    snprintf(path, sizeof path, "%s/keys/worker.secret", m->srv.cfg.data_dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        log_error(NULL, "%s: %s (the api creates it on its first start)", path, strerror(errno));
-        return -1;
-    }
-    ssize_t n = read(fd, raw, sizeof raw);
-    close(fd);
-    int rc = n > 0 ? directory_follower_secret_from_file(raw, (size_t)n, &m->secret, &m->secret_len)
-                   : -1;
-    sodium_memzero(raw, sizeof raw);
-    if (rc < 0)
-        log_error(NULL, "%s: not a usable worker secret", path);
-    return rc;
-}
-
-/* A wrap that never opens, unwrapped for unknown users (auth.c). */
-static int main_dummy_wrap(main_ctx *m)
-{
-    keys_secret *k = NULL;
-    char nobody[33];
-    keys_result r = keys_store_key_new(&k);
-    if (r == KEYS_OK)
-        r = keys_random_hex(nobody, 16);
-    if (r == KEYS_OK)
-        r = keys_wrap_b64(k, nobody, strlen(nobody), &m->srv.cfg.kdf, &m->srv.dummy_wrap);
-    keys_secret_free(&k);
-    sodium_memzero(nobody, sizeof nobody);
-    return r == KEYS_OK ? 0 : -1;
 }
 
 /* keys/server.key seals the outbound queue (the api creates it). */
@@ -127,7 +90,8 @@ static int main_setup(main_ctx *m)
     char err[NET_TLS_ERROR_MAX];
     snprintf(srv->spool_dir, sizeof srv->spool_dir, "%s/spool", cfg->data_dir);
     snprintf(srv->stores_dir, sizeof srv->stores_dir, "%s/stores", cfg->data_dir);
-    if (main_worker_secret(m) < 0 || main_dummy_wrap(m) < 0 || main_server_key(m) < 0 ||
+    if (worker_secret_load(cfg->data_dir, &m->secret, &m->secret_len) < 0 ||
+        worker_dummy_wrap(&cfg->kdf, &srv->dummy_wrap) < 0 || main_server_key(m) < 0 ||
         (srv->quota = smtpd_quota_new()) == NULL)
         return -1;
     if (cfg->submission_listen[0] != '\0' || cfg->submissions_listen[0] != '\0' ||

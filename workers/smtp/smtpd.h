@@ -14,7 +14,6 @@
  *   auth.c      AUTH PLAIN and LOGIN (submission, over TLS only)
  *   rcpt.c      recipients against the directory (pure)
  *   received.c  the Received header (pure)
- *   notify.c    Redis from the pool threads: throttling and "new mail" (lib/rds)
  */
 #ifndef OWNMAIL_SMTPD_H
 #define OWNMAIL_SMTPD_H
@@ -34,6 +33,7 @@
 #include "smtp_data.h"
 #include "spool.h"
 #include "throttle.h"
+#include "worker.h"
 
 #define SMTPD_PROGRAM "ownmail-smtp"
 #define SMTPD_PATH_MAX 4096
@@ -63,7 +63,7 @@ typedef struct smtpd_config {
     char metrics_listen[NET_ADDR_TEXT_MAX];     /* loopback only; "" = none */
     char tls_cert[SMTPD_PATH_MAX], tls_key[SMTPD_PATH_MAX];
     char user[64]; /* run as this user when started as root */
-    char api_host[SMTPD_HOST_MAX + 1];
+    char api_host[WORKER_HOST_MAX + 1];
     int api_port;
     char redis_host[SMTPD_HOST_MAX + 1];
     int redis_port;
@@ -200,14 +200,6 @@ int smtpd_received_format(buf *out, const smtpd_received_info *info);
  * hosted here, else queued with the null sender. Runner threads. */
 int smtpd_queue_local(void *ctx, const char *recipient, const char *msg, size_t len);
 
-/* ---- Redis (notify.c, over lib/rds: a connection per pool thread) -------- */
-
-#define SMTPD_NEW_MAIL_CHANNEL "ownmail:newmail"
-
-/* throttle_cmd_fn over this thread's connection (pool threads only). */
-redisReply *smtpd_rds_command(void *ctx, int argc, const char **argv, const size_t *lens);
-/* Publishes "new mail" for a store (DESIGN.md "Mail flow"). 0 or -1. */
-int smtpd_rds_new_mail(const char *store_id);
 
 /* ---- sessions (session.c, message.c, auth.c, deliver.c) ----------------- */
 
