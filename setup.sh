@@ -78,6 +78,13 @@ smtp.submissions_listen = 127.0.0.1:4650
 smtp.metrics_listen = 127.0.0.1:9125
 smtp.user =
 CONF
+  grep -q '^imap.listen' "$conf" || cat >>"$conf" <<CONF
+imap.listen = 127.0.0.1:1143
+imap.tls_listen = 127.0.0.1:9930
+imap.metrics_listen = 127.0.0.1:9143
+imap.user =
+imap.plaintext_loopback = true
+CONF
 }
 
 # A self-signed certificate for the dev TLS ports (kept across runs).
@@ -120,6 +127,8 @@ cmd_dev() {
 
   "$ROOT/build/bin/ownmail-smtp" --config "$var/ownmail.conf" 2>>"$var/smtp.log" &
   pids+=($!)
+  "$ROOT/build/bin/ownmail-imap" --config "$var/ownmail.conf" 2>>"$var/imap.log" &
+  pids+=($!)
 
   cat <<INFO
 
@@ -128,9 +137,11 @@ ownmail is running (Ctrl-C stops everything; data stays in var/dev):
   smtp MX          127.0.0.1:2525
   submission       127.0.0.1:5870 (STARTTLS), 127.0.0.1:4650 (implicit TLS); self-signed
                    certificate in var/dev/tls; worker counters http://127.0.0.1:9125/metrics
+  imap             127.0.0.1:1143 (STARTTLS; LOGIN in plaintext allowed from loopback),
+                   127.0.0.1:9930 (implicit TLS); counters http://127.0.0.1:9143/metrics
   redis            127.0.0.1:6380
   admin login      var/dev/admin.credentials     (user:password)
-  logs             var/dev/api.log, var/dev/smtp.log, var/dev/redis.log
+  logs             var/dev/api.log, var/dev/smtp.log, var/dev/imap.log, var/dev/redis.log
 
   TOKEN=\$(curl -s http://127.0.0.1:8080/api/v1/auth/token -H 'Content-Type: application/json' \\
       -d "{\"username\":\"admin\",\"password\":\"\$(cut -d: -f2- var/dev/admin.credentials)\"}" |

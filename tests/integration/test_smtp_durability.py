@@ -92,8 +92,8 @@ class TestDurability(unittest.TestCase):
         self.assertEqual(r.reply()[0], 250)
         self.assertEqual(r.reply()[0], 421)
         self.assertEqual(proc.wait(timeout=30), 0)
-        self.stack.smtp_proc = None
-        self.stack.smtp_log.close()
+        self.stack.smtp.proc = None
+        self.stack.smtp.log.close()
         got = [m for _, m in self.stack.mailbox(self.addr, "durable-password-1")
                if b"in-flight" in m]
         self.assertEqual(len(got), 1)

@@ -1,0 +1,72 @@
+/* The command table (which command in which state, UID or not) and the
+ * capabilities: a capability is listed here only once its commands work. */
+#include "imapd.h"
+
+#include <string.h>
+
+/* The capabilities; what is said before login depends on TLS. */
+void imapd_capability(imapd_session *s)
+{
+    buf *b = &s->out;
+    buf_append_str(b, "IMAP4rev1 IMAP4rev2");
+    if (s->state == IMAPD_NOT_AUTHENTICATED) {
+        if (!s->tls && s->port->tls_available)
+            buf_append_str(b, " STARTTLS");
+        buf_append_str(b, imapd_credentials_allowed(s) ? " AUTH=PLAIN SASL-IR" : " LOGINDISABLED");
+    }
+    buf_append_str(b, " LITERAL+ ENABLE ID UNSELECT IDLE");
+}
+
+/* ---- the command table -------------------------------------------------------- */
+
+#define UIDOK 1u /* may follow UID */
+
+typedef struct imapd_cmd_entry {
+    const char *name;
+    unsigned states; /* IMAPD_IN_* */
+    unsigned flags;
+    imapd_cmd_fn *fn;
+} imapd_cmd_entry;
+
+static const imapd_cmd_entry session_cmds[] = {
+    {"CAPABILITY", IMAPD_IN_ANY, 0, imapd_cmd_capability},
+    {"NOOP", IMAPD_IN_ANY, 0, imapd_cmd_noop},
+    {"CHECK", IMAPD_IN_SELECTED, 0, imapd_cmd_noop}, /* IMAP4rev1 */
+    {"LOGOUT", IMAPD_IN_ANY, 0, imapd_cmd_logout},
+    {"STARTTLS", IMAPD_IN_NOTAUTH, 0, imapd_cmd_starttls},
+    {"ID", IMAPD_IN_ANY, 0, imapd_cmd_id},
+    {"LOGIN", IMAPD_IN_NOTAUTH, 0, imapd_cmd_login},
+    {"AUTHENTICATE", IMAPD_IN_NOTAUTH, 0, imapd_cmd_authenticate},
+    {"ENABLE", IMAPD_IN_AUTH, 0, imapd_cmd_enable},
+    {"SELECT", IMAPD_IN_LOGGED, 0, imapd_cmd_select},
+    {"EXAMINE", IMAPD_IN_LOGGED, 0, imapd_cmd_select},
+    {"UNSELECT", IMAPD_IN_SELECTED, 0, imapd_cmd_unselect},
+    {"CLOSE", IMAPD_IN_SELECTED, 0, imapd_cmd_close},
+    {"IDLE", IMAPD_IN_LOGGED, 0, imapd_cmd_idle},
+    {"FETCH", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_fetch},
+};
+
+void imapd_dispatch(imapd_session *s, const imap_command *cmd)
+{
+    snprintf(s->tag, sizeof s->tag, "%s", cmd->tag);
+    s->cmd = cmd;
+    net_metric_add(s->srv->m.commands, 1);
+    for (size_t i = 0; i < sizeof session_cmds / sizeof session_cmds[0]; i++) {
+        const imapd_cmd_entry *t = &session_cmds[i];
+        if (strcmp(t->name, cmd->name) != 0)
+            continue;
+        if (cmd->uid && (t->flags & UIDOK) == 0)
+            break;
+        if ((t->states & (1u << s->state)) == 0) {
+            imapd_bad(s, "CLIENTBUG", "%s is not allowed %s", cmd->name,
+                      s->state == IMAPD_NOT_AUTHENTICATED ? "before login"
+                      : s->state == IMAPD_AUTHENTICATED   ? "without a selected mailbox"
+                                                          : "now");
+            return;
+        }
+        t->fn(s, cmd);
+        return;
+    }
+    imapd_bad(s, NULL, "unknown command %s%s", cmd->uid ? "UID " : "", cmd->name);
+}
+
