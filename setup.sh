@@ -12,7 +12,7 @@ cd "$ROOT"
 APT_BUILD=(
   build-essential cmake pkg-config
   libcivetweb-dev libcjson-dev libssl-dev libsqlite3-dev libsodium-dev
-  libhiredis-dev libjwt-dev libidn2-dev libcmocka-dev libunbound-dev
+  libhiredis-dev libjwt-dev libidn2-dev libcmocka-dev libunbound-dev zlib1g-dev
   redis-server sqlite3 openssl curl python3
 )
 # ...and what the tests add: clang and libFuzzer, the integration tests'

@@ -173,12 +173,17 @@ static void conn_open(net_conn *c)
         c->want_data = true; /* an early talker: its input waited for the greeting */
 }
 
+static size_t conn_high_water(const net_conn *c)
+{
+    return c->metrics_conn ? NET_METRICS_OUT_MAX : c->loop->limits.out_high_water;
+}
+
 /* Output over the high-water mark stops reading and dispatch until it
  * drains to half of it (hysteresis, so a conn does not flap). */
 static void conn_throttle(net_conn *c)
 {
     size_t pending = c->out.len - c->out_pos;
-    size_t high = c->metrics_conn ? NET_METRICS_OUT_MAX : c->loop->limits.out_high_water;
+    size_t high = conn_high_water(c);
     if (!c->throttled && pending > high) {
         c->throttled = true;
     } else if (c->throttled && pending <= high / 2) {
@@ -215,13 +220,16 @@ void net_conn_process(net_conn *c)
             conn_throttle(c);
         if (c->want_data && conn_may_dispatch(c))
             net_conn_schedule(c); /* input left behind by the high-water mark */
-        if (c->eof && !c->closing && !c->paused && !c->want_data) {
+        bool inflating = c->z != NULL && net_z_in_pending(c->z);
+        if (inflating && c->read_again && net_conn_may_read(c))
+            net_conn_schedule(c); /* the inflater holds input: no epoll event will come */
+        if (c->eof && !c->closing && !c->paused && !c->want_data && !inflating) {
             conn_set_reason(c, NET_CLOSE_PEER);
             net_conn_close(c);
         }
         /* Closing: once the output is sent, or at once if what is left can
          * only go through a TLS session that does not exist yet. */
-        if (c->closing && (c->out.len == c->out_pos || c->tls_state == NET_TLS_HANDSHAKE ||
+        if (c->closing && (!net_conn_has_output(c) || c->tls_state == NET_TLS_HANDSHAKE ||
                            (c->tls_state == NET_TLS_STARTING && c->out_plain == 0)))
             net_conn_close_fd(c);
     }
@@ -252,7 +260,7 @@ void net_conn_event(net_conn *c, uint32_t events)
     if (c->tls_state == NET_TLS_HANDSHAKE) {
         net_conn_tls_step(c);
     } else {
-        if (c->out.len > c->out_pos)
+        if (net_conn_has_output(c))
             net_conn_do_flush(c);
         if (net_conn_may_read(c))
             net_conn_do_read(c);
@@ -316,8 +324,7 @@ void net_conn_notify_shutdown(net_conn *c)
  * the high-water mark; on_data comes again once the loop has sent enough. */
 static bool conn_over_high_water(net_conn *c)
 {
-    size_t high = c->metrics_conn ? NET_METRICS_OUT_MAX : c->loop->limits.out_high_water;
-    if (c->out.len - c->out_pos <= high)
+    if (c->out.len - c->out_pos <= conn_high_water(c))
         return false;
     c->want_data = true;
     return true;
@@ -409,6 +416,10 @@ int net_conn_write(net_conn *c, const void *data, size_t len)
         c->out.failed = false; /* out of memory: this write fails, later ones may not */
         return -1;
     }
+    /* Over the mark now: on_writable is owed once it drains, even when the
+     * next flush sends most of it at once (a fast reader, or deflate). */
+    if (c->out.len - c->out_pos > conn_high_water(c))
+        c->throttled = true;
     net_conn_schedule(c);
     return 0;
 }
@@ -429,7 +440,10 @@ int net_conn_printf(net_conn *c, const char *fmt, ...)
 
 size_t net_conn_out_pending(const net_conn *c)
 {
-    return c->out.len - c->out_pos;
+    size_t n = c->out.len - c->out_pos;
+    if (c->z != NULL)
+        n += c->z->zout_len - c->z->zout_pos;
+    return n;
 }
 
 void net_conn_pause(net_conn *c)

@@ -1,5 +1,6 @@
 /* conn_io: moving bytes between a conn's buffers and its socket, in plain
- * text or through OpenSSL, and the TLS handshake.
+ * text or through OpenSSL, through the DEFLATE layer when compressed
+ * (compress.c), and the TLS handshake.
  *
  * Non-blocking OpenSSL: an SSL_read may need the socket writable and an
  * SSL_write may need it readable (SSL_ERROR_WANT_WRITE / _WANT_READ); the
@@ -25,9 +26,19 @@
 
 bool net_conn_may_read(const net_conn *c)
 {
-    return c->fd >= 0 && !c->closing && !c->eof && !c->throttled &&
-           (c->tls_state == NET_TLS_NONE || c->tls_state == NET_TLS_ON) &&
-           c->in.len - c->in_pos < c->in.max;
+    if (c->fd < 0 || c->closing || c->throttled ||
+        (c->tls_state != NET_TLS_NONE && c->tls_state != NET_TLS_ON) ||
+        c->in.len - c->in_pos >= c->in.max)
+        return false;
+    /* After the end of input the inflater may still hold some. */
+    return !c->eof || (c->z != NULL && net_z_in_pending(c->z));
+}
+
+bool net_conn_has_output(const net_conn *c)
+{
+    if (c->out.len > c->out_pos)
+        return true;
+    return c->z != NULL && (c->z->zout_pos < c->z->zout_len || c->z->def_more);
 }
 
 uint32_t net_conn_interest(const net_conn *c)
@@ -37,8 +48,8 @@ uint32_t net_conn_interest(const net_conn *c)
     if (c->tls_state == NET_TLS_STARTING)
         return c->out_plain > 0 ? EPOLLOUT : 0;
     uint32_t ev = 0;
-    bool out = c->out.len > c->out_pos;
-    if (net_conn_may_read(c) || c->ssl_write_wants_read)
+    bool out = net_conn_has_output(c);
+    if ((net_conn_may_read(c) && !c->eof) || c->ssl_write_wants_read)
         ev |= EPOLLIN;
     if ((out && !c->ssl_write_wants_read) || c->ssl_read_wants_write)
         ev |= EPOLLOUT;
@@ -124,6 +135,29 @@ static ssize_t conn_read_some(net_conn *c, char *chunk, size_t want)
     }
 }
 
+/* One round through the inflater: compressed bytes from the socket when it
+ * has none left, then one inflate step of at most want bytes into c->in.
+ * False when there was nothing to do (would block, end of input, failed). */
+static bool conn_inflate_round(net_conn *c, char *chunk, size_t want)
+{
+    net_z *z = c->z;
+    if (!net_z_in_pending(z)) {
+        if (c->eof)
+            return false;
+        ssize_t n = conn_read_some(c, (char *)z->zin, z->zin_cap);
+        if (n <= 0)
+            return false;
+        c->last_io = c->loop->now;
+        z->zin_pos = 0;
+        z->zin_len = (size_t)n;
+    }
+    size_t got;
+    int r = net_z_inflate(c, chunk, want, &got);
+    if (got > 0)
+        conn_take_input(c, chunk, got);
+    return r > 0;
+}
+
 void net_conn_do_read(net_conn *c)
 {
     char chunk[NET_READ_CHUNK];
@@ -131,6 +165,11 @@ void net_conn_do_read(net_conn *c)
         in_compact(c);
         size_t room = c->in.max - c->in.len;
         size_t want = room < sizeof(chunk) ? room : sizeof(chunk);
+        if (c->z != NULL) {
+            if (!conn_inflate_round(c, chunk, want))
+                break;
+            continue;
+        }
         ssize_t n = conn_read_some(c, chunk, want);
         if (n <= 0)
             break;
@@ -143,6 +182,8 @@ void net_conn_do_read(net_conn *c)
         c->want_data = true;
     if (c->ssl != NULL && !c->eof && !c->aborted && SSL_has_pending(c->ssl))
         c->read_again = true;
+    if (c->z != NULL && !c->aborted && net_z_in_pending(c->z))
+        c->read_again = true; /* in no kernel buffer: epoll would not wake us */
 }
 
 /* One write: > 0 bytes sent, 0 stop (would block, nothing allowed, failed). */
@@ -184,9 +225,40 @@ static ssize_t conn_write_some(net_conn *c, const char *p, size_t pending)
     }
 }
 
+/* Compressed: what zout holds, then the raw bytes from before
+ * net_conn_compress, then c->out through deflate, one zout at a time. A
+ * blocked SSL_write is retried with the same bytes: zout is not refilled
+ * before it is sent. */
+static void conn_flush_compressed(net_conn *c)
+{
+    net_z *z = c->z;
+    while (c->fd >= 0 && !c->aborted) {
+        ssize_t n;
+        if (z->zout_pos < z->zout_len) {
+            n = conn_write_some(c, (char *)z->zout + z->zout_pos, z->zout_len - z->zout_pos);
+            if (n <= 0)
+                return;
+            z->zout_pos += (size_t)n;
+        } else if (z->out_raw > 0) {
+            n = conn_write_some(c, c->out.data + c->out_pos, z->out_raw);
+            if (n <= 0)
+                return;
+            c->out_pos += (size_t)n;
+            z->out_raw -= (size_t)n;
+        } else {
+            if (net_z_deflate(c) <= 0)
+                return;
+            continue;
+        }
+        c->last_io = c->loop->now;
+    }
+}
+
 void net_conn_do_flush(net_conn *c)
 {
-    while (c->fd >= 0 && !c->aborted && c->out.len > c->out_pos) {
+    if (c->z != NULL)
+        conn_flush_compressed(c);
+    while (c->z == NULL && c->fd >= 0 && !c->aborted && c->out.len > c->out_pos) {
         ssize_t n = conn_write_some(c, c->out.data + c->out_pos, c->out.len - c->out_pos);
         if (n <= 0)
             break;
@@ -275,6 +347,7 @@ void net_conn_close_fd(net_conn *c)
         c->ssl = NULL;
         ERR_clear_error();
     }
+    net_z_free(&c->z);
     if (c->reason != NET_CLOSE_ERROR)
         drain_unread(c->fd);
     net_limits_release(l, c);

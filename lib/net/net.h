@@ -66,6 +66,10 @@
 #define NET_METRICS_TIMEOUT_MS 10000
 #define NET_METRICS_OUT_MAX (256 * 1024) /* the rendered response */
 #define NET_TLS_ERROR_MAX 256            /* bytes of a TLS error message, with its NUL */
+#define NET_DEFLATE_LEVEL 6              /* net_conn_compress: zlib's default speed/size trade */
+/* deflateInit2 memLevel: 166 KiB of deflate state at 6 against 262 KiB at 8
+ * (zlib's default), for the same ratio on IMAP responses. */
+#define NET_DEFLATE_MEMLEVEL 6
 
 /* Defaults of net_limits (net_limits_default). */
 #define NET_MAX_CONNS_DEFAULT 4096
@@ -205,7 +209,8 @@ typedef struct net_handler {
      * close, or say goodbye and close now. NULL: net_conn_close. */
     void (*on_shutdown)(net_conn *c);
     /* The output fell back under half the high-water mark after being over
-     * it: write more of a long response. */
+     * it (a net_conn_write that took it over counts, even if one send then
+     * drained it all): write more of a long response. */
     void (*on_writable)(net_conn *c);
     /* Last call, for every conn that got on_open or on_refuse (a conn whose
      * TLS handshake failed never did): free what net_conn_set_data holds.
@@ -275,6 +280,8 @@ bool net_conn_eof(const net_conn *c);
  * or wait for on_writable) or the conn is closing. */
 int net_conn_write(net_conn *c, const void *data, size_t len);
 int net_conn_printf(net_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Unsent output; on a compressed conn, output not yet compressed plus the
+ * compressed bytes waiting for the socket. */
 size_t net_conn_out_pending(const net_conn *c);
 
 /* Stops input to the protocol: no on_data calls, and net_conn_read_line and
@@ -298,8 +305,8 @@ bool net_conn_closing(const net_conn *c);
  * command injection) and logged; the protocol must also forget what it learnt
  * before TLS (RFC 3207 section 4.2). on_data is called again only after the
  * handshake; a failed handshake closes with NET_CLOSE_TLS_FAILED. Returns 0,
- * or -1 (nothing changed) when the conn already uses TLS or is closing, or
- * its listener has no TLS context. */
+ * or -1 (nothing changed) when the conn already uses TLS, is compressed or
+ * is closing, or its listener has no TLS context. */
 int net_conn_starttls(net_conn *c);
 
 /* After the handshake: true, and "TLSv1.3", "TLS_AES_256_GCM_SHA384", 256
@@ -308,6 +315,33 @@ bool net_conn_is_tls(const net_conn *c);
 const char *net_conn_tls_version(const net_conn *c);
 const char *net_conn_tls_cipher(const net_conn *c);
 int net_conn_tls_bits(const net_conn *c);
+
+/* RFC 4978 COMPRESS=DEFLATE: from now on the conn carries raw DEFLATE (RFC
+ * 1951, no zlib header or trailer) both ways, between the protocol and TLS
+ * (section 3: compress first, then encrypt). Call it after writing the
+ * tagged "OK DEFLATE active" and after taking the COMPRESS line.
+ *
+ * Output: what is already buffered (that OK) is sent uncompressed; all
+ * later output is compressed, with a Z_SYNC_FLUSH each time the loop sends,
+ * so every response reaches the client whole and none waits for more.
+ * Input: every byte read from now on is inflated before net_conn_read_line
+ * and the others see it, within limits.in_max: it is inflated in steps into
+ * the free space of the input buffer, and the socket is not read while the
+ * buffer is full (a decompression bomb stalls or is refused as an overlong
+ * line; it never grows memory). Input already buffered but not taken is
+ * inflated too: section 3 has the client compress from the first command
+ * after COMPRESS (and wait for the OK before sending it), so bytes it sent
+ * early are compressed ones; plaintext pipelined there fails to inflate.
+ * Input that fails to inflate closes the conn with NET_CLOSE_ERROR (logged).
+ *
+ * Returns 0, or -1 (nothing changed) when the conn is already compressed or
+ * closing, a TLS handshake is pending (STARTTLS or implicit TLS), or zlib
+ * has no memory (logged). Afterwards net_conn_starttls returns -1.
+ * Memory: about 240 KiB per conn until it closes (zlib's deflate state at
+ * NET_DEFLATE_MEMLEVEL 6 166 KiB, inflate state and window 39 KiB, two
+ * NET_READ_CHUNK buffers), then freed and wiped like the conn's buffers. */
+int net_conn_compress(net_conn *c);
+bool net_conn_is_compressed(const net_conn *c);
 
 /* Replaces this conn's timeouts (0 keeps the current value); counted from
  * now for the idle one, from accept for the session one. */

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <zlib.h>
 
 #define NET_TIMER_UNARMED ((size_t)-1)
 
@@ -71,6 +72,24 @@ typedef enum {
     NET_TLS_ON,
 } net_tls_state;
 
+/* RFC 4978 DEFLATE between a conn's plaintext buffers (in, out) and the
+ * socket or TLS (net_conn_compress). Both fixed buffers are bounded: the
+ * loop reads from the socket only when zin is empty and inflates only into
+ * the free space of c->in; it deflates only when zout is empty. */
+typedef struct net_z {
+    z_stream def;   /* c->out -> zout */
+    z_stream inf;   /* zin -> c->in */
+    size_t mem;     /* bytes zlib holds for both streams (net_z_alloc) */
+    size_t out_raw; /* bytes of c->out to send uncompressed first (the tagged OK) */
+    bool def_more;  /* deflate filled zout: it may hold more output */
+    bool inf_more;  /* inflate filled its output: it may hold more */
+    bool inf_end;   /* the client ended its stream with a final block */
+    size_t zout_pos, zout_len;
+    unsigned char zout[NET_READ_CHUNK]; /* compressed output, sent up to zout_pos */
+    size_t zin_pos, zin_len, zin_cap;
+    unsigned char zin[]; /* compressed input (zin_cap bytes), inflated up to zin_pos */
+} net_z;
+
 struct net_conn {
     net_handle h;
     net_loop *loop;
@@ -91,6 +110,7 @@ struct net_conn {
     buf out; /* output; sent up to out_pos */
     size_t out_pos;
     size_t out_plain; /* bytes to send in plaintext before STARTTLS begins */
+    net_z *z;         /* net_conn_compress: NULL while uncompressed */
 
     SSL *ssl;
     net_tls_state tls_state;
@@ -203,7 +223,19 @@ void net_conn_do_flush(net_conn *c);
 void net_conn_tls_step(net_conn *c); /* start or continue a handshake */
 void net_conn_close_fd(net_conn *c);
 uint32_t net_conn_interest(const net_conn *c);
-bool net_conn_may_read(const net_conn *c);
+bool net_conn_may_read(const net_conn *c);   /* may take input (from the socket or the inflater) */
+bool net_conn_has_output(const net_conn *c); /* anything left to send, compressed or not */
+
+/* compress.c */
+bool net_z_in_pending(const net_z *z); /* compressed input, or inflate output, left */
+/* One inflate step from zin into out (want bytes at most): 1 progress (*got_r
+ * bytes out), 0 none possible, -1 corrupt input (the conn is aborted). */
+int net_z_inflate(net_conn *c, char *out, size_t want, size_t *got_r);
+/* One deflate step from c->out into the empty zout (Z_SYNC_FLUSH): 1
+ * progress, 0 nothing to do, -1 failed (the conn is aborted). */
+int net_z_deflate(net_conn *c);
+void net_z_free(net_z **z);          /* wipes; sets *z to NULL */
+size_t net_z_memory(const net_z *z); /* bytes the layer holds: for tests and the docs */
 
 /* tls.c */
 SSL *net_tls_new_ssl(net_tls_ctx *t, int fd);

@@ -142,7 +142,9 @@ SSL *net_tls_new_ssl(net_tls_ctx *t, int fd)
 
 int net_conn_starttls(net_conn *c)
 {
-    if (c->tls == NULL || c->tls_state != NET_TLS_NONE || c->closing)
+    /* Not under compression: TLS would have to go below a DEFLATE stream
+     * that has already begun (RFC 4978 section 3 puts TLS under COMPRESS). */
+    if (c->tls == NULL || c->tls_state != NET_TLS_NONE || c->closing || c->z != NULL)
         return -1;
     /* RFC 3207 section 6 and RFC 2595 section 3.1: what the client sent
      * after the STARTTLS command came in plaintext and must never be read as

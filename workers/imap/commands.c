@@ -14,7 +14,7 @@ void imapd_capability(imapd_session *s)
             buf_append_str(b, " STARTTLS");
         buf_append_str(b, imapd_credentials_allowed(s) ? " AUTH=PLAIN SASL-IR" : " LOGINDISABLED");
     }
-    buf_append_str(b, " LITERAL+ ENABLE ID UNSELECT IDLE");
+    buf_append_str(b, " LITERAL+ ENABLE ID UNSELECT IDLE COMPRESS=DEFLATE");
 }
 
 /* ---- the command table -------------------------------------------------------- */
@@ -43,6 +43,7 @@ static const imapd_cmd_entry session_cmds[] = {
     {"UNSELECT", IMAPD_IN_SELECTED, 0, imapd_cmd_unselect},
     {"CLOSE", IMAPD_IN_SELECTED, 0, imapd_cmd_close},
     {"IDLE", IMAPD_IN_LOGGED, 0, imapd_cmd_idle},
+    {"COMPRESS", IMAPD_IN_LOGGED, 0, imapd_cmd_compress},
     {"FETCH", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_fetch},
 };
 

@@ -153,7 +153,14 @@ static int fetch_section(imapd_session *s, fetch_state *st, const imap_fetch_att
         imapd_result_error(s, &e);
         return -1;
     }
-    imap_fetch_att_name(att, &s->out);
+    if (att->kind == IMAP_FETCH_BINARY && att->partial) {
+        /* RFC 9051 9 msg-att-static: "BINARY" section-binary, no origin */
+        imap_fetch_att named = *att;
+        named.partial = false;
+        imap_fetch_att_name(&named, &s->out);
+    } else {
+        imap_fetch_att_name(att, &s->out);
+    }
     imapd_printf(s, " ");
     if (att->kind == IMAP_FETCH_BINARY_SIZE)
         imapd_printf(s, "%zu", n);

@@ -200,6 +200,11 @@ static void session_finish(imapd_session *s)
         net_conn_close(s->c);
         return;
     }
+    if (s->compress_next) { /* RFC 4978 3: after the tagged OK */
+        s->compress_next = false;
+        if (net_conn_compress(s->c) < 0)
+            net_conn_abort(s->c);
+    }
 }
 
 void imapd_session_resume(imapd_session *s)
@@ -249,7 +254,7 @@ static void job_done(net_conn *c, void *arg)
         session_flush(s);
         if (net_conn_closing(s->c))
             s->busy = false;
-        else if (net_conn_out_pending(s->c) < IMAPD_CHUNK)
+        else if (net_conn_out_pending(s->c) <= net_loop_limits(net_conn_loop(s->c))->out_high_water)
             job_submit(s);
         else
             s->waiting_writable = true; /* on_writable submits the next step */
@@ -412,6 +417,20 @@ void imapd_cmd_id(imapd_session *s, const imap_command *cmd)
     }
     imapd_printf(s, "* ID (\"name\" \"ownmail\" \"vendor\" \"ownmail\")\r\n");
     imapd_ok(s, NULL, "ID completed");
+}
+
+void imapd_cmd_compress(imapd_session *s, const imap_command *cmd)
+{
+    if (cmd->nargs != 1 || !imap_arg_atom_eq(&cmd->args[0], "DEFLATE")) {
+        imapd_bad(s, NULL, "COMPRESS DEFLATE is the only mechanism");
+        return;
+    }
+    if (net_conn_is_compressed(s->c)) {
+        imapd_no(s, "COMPRESSIONACTIVE", "compression is already active");
+        return;
+    }
+    s->compress_next = true;
+    imapd_ok(s, NULL, "DEFLATE active");
 }
 
 /* ---- input ------------------------------------------------------------------------ */
