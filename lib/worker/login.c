@@ -13,6 +13,7 @@
 typedef struct login_user {
     char **pw, **app; /* wraps (base64), NULL-terminated; NULL for an unknown user */
     char *store_id, *pk64, *sealed64;
+    uint64_t quota;
 } login_user;
 
 static char **login_wraps(const cJSON *u, const char *kind_wanted)
@@ -56,6 +57,8 @@ static void login_user_load(directory_follower *dir, const char *account, login_
         lu->store_id = login_str(u, "store_id");
         lu->pk64 = login_str(u, "public_key");
         lu->sealed64 = login_str(u, "x25519_sealed_sk");
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(u, "quota_bytes");
+        lu->quota = cJSON_IsNumber(q) && q->valuedouble > 0 ? (uint64_t)q->valuedouble : 0;
     }
     directory_follower_read_unlock(dir);
 }
@@ -104,6 +107,7 @@ static bool login_material(worker_login *l, const login_user *lu)
         memcpy(l->pk, pk, KEYS_X25519_PK_LEN);
         memcpy(l->sealed_sk, sealed, sealed_len);
         l->sealed_len = sealed_len;
+        l->quota = lu->quota;
     }
     free(pk);
     free(sealed);

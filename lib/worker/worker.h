@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "follower.h"
@@ -89,6 +90,7 @@ typedef struct worker_login {
     unsigned char pk[KEYS_X25519_PK_LEN];      /* want_key, OK */
     unsigned char sealed_sk[WORKER_SEALED_SK_MAX]; /* want_key, OK: x25519_sealed_sk */
     size_t sealed_len;
+    uint64_t quota; /* want_key, OK: quota_bytes (0 = none) */
 } worker_login;
 
 /* The check (blocking: Argon2id, Redis): run it on a pool thread. Sets

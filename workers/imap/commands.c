@@ -14,7 +14,14 @@ void imapd_capability(imapd_session *s)
             buf_append_str(b, " STARTTLS");
         buf_append_str(b, imapd_credentials_allowed(s) ? " AUTH=PLAIN SASL-IR" : " LOGINDISABLED");
     }
-    buf_append_str(b, " LITERAL+ ENABLE ID UNSELECT IDLE COMPRESS=DEFLATE");
+    buf_append_str(b, " LITERAL+ ENABLE ID UNSELECT IDLE COMPRESS=DEFLATE CONDSTORE QRESYNC BINARY"
+                      " UTF8=ACCEPT");
+    buf_append_str(b, " NAMESPACE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE"
+                      " STATUS=SIZE QUOTA QUOTA=RES-STORAGE");
+    buf_printf(b, " UIDPLUS MOVE MULTIAPPEND APPENDLIMIT=%llu",
+               (unsigned long long)s->srv->cfg.message_max);
+    buf_append_str(b, " ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT"
+                      " THREAD=REFERENCES");
 }
 
 /* ---- the command table -------------------------------------------------------- */
@@ -45,6 +52,26 @@ static const imapd_cmd_entry session_cmds[] = {
     {"IDLE", IMAPD_IN_LOGGED, 0, imapd_cmd_idle},
     {"COMPRESS", IMAPD_IN_LOGGED, 0, imapd_cmd_compress},
     {"FETCH", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_fetch},
+    {"SEARCH", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_search},
+    {"SORT", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_sort},
+    {"THREAD", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_thread},
+    {"STORE", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_store},
+    {"COPY", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_copy},
+    {"MOVE", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_move},
+    {"EXPUNGE", IMAPD_IN_SELECTED, UIDOK, imapd_cmd_expunge},
+    {"APPEND", IMAPD_IN_LOGGED, 0, imapd_cmd_append},
+    {"CREATE", IMAPD_IN_LOGGED, 0, imapd_cmd_create},
+    {"DELETE", IMAPD_IN_LOGGED, 0, imapd_cmd_delete},
+    {"RENAME", IMAPD_IN_LOGGED, 0, imapd_cmd_rename},
+    {"SUBSCRIBE", IMAPD_IN_LOGGED, 0, imapd_cmd_subscribe},
+    {"UNSUBSCRIBE", IMAPD_IN_LOGGED, 0, imapd_cmd_unsubscribe},
+    {"LIST", IMAPD_IN_LOGGED, 0, imapd_cmd_list},
+    {"LSUB", IMAPD_IN_LOGGED, 0, imapd_cmd_lsub}, /* IMAP4rev1 */
+    {"STATUS", IMAPD_IN_LOGGED, 0, imapd_cmd_status},
+    {"NAMESPACE", IMAPD_IN_LOGGED, 0, imapd_cmd_namespace},
+    {"GETQUOTA", IMAPD_IN_LOGGED, 0, imapd_cmd_getquota},
+    {"GETQUOTAROOT", IMAPD_IN_LOGGED, 0, imapd_cmd_getquotaroot},
+    {"SETQUOTA", IMAPD_IN_LOGGED, 0, imapd_cmd_getquota}, /* refused */
 };
 
 void imapd_dispatch(imapd_session *s, const imap_command *cmd)

@@ -31,6 +31,7 @@ typedef struct fetch_state {
     bool cheap;    /* only cheap attributes */
     bool sections; /* some attribute needs the raw message */
     bool full_raw; /* some section needs more than the header */
+    bool parse;    /* some section needs the MIME structure */
     store_range *ranges;
     size_t nranges;
     size_t ri;    /* the range being answered */
@@ -67,7 +68,8 @@ static bool fetch_in_ranges(const fetch_state *st, uint32_t uid)
 static void fetch_open(imapd_session *s, fetch_state *st, uint32_t msn, uint32_t uid)
 {
     imapd_printf(s, "* %u FETCH (", msn);
-    if (st->uid || st->uid_asked)
+    /* RFC 7162 3.2.4: with QRESYNC on, every FETCH response has the UID */
+    if (st->uid || st->uid_asked || s->qresync)
         imapd_printf(s, "UID %u ", uid);
 }
 
@@ -109,6 +111,11 @@ static void fetch_cheap_atts(imapd_session *s, fetch_state *st, uint32_t uid, un
     }
     if (flags_forced && !st->flags_asked)
         fetch_flags(s, flags, keywords, uid);
+    /* RFC 7162 3.1.4: a flag change (the implicit \Seen) comes with MODSEQ */
+    if (flags_forced && s->condstore && !modseq_done) {
+        imapd_printf(s, "MODSEQ (%llu) ", (unsigned long long)modseq);
+        modseq_done = true;
+    }
     /* RFC 7162 3.1.4.1: with CHANGEDSINCE, MODSEQ whether asked or not. */
     if (!modseq_done && st->f.has_changedsince)
         imapd_printf(s, "MODSEQ (%llu) ", (unsigned long long)modseq);
@@ -141,15 +148,38 @@ static int fetch_cheap_cb(void *arg, const store_msg_row *row)
 
 /* ---- the full path ----------------------------------------------------------------- */
 
+/* A literal cannot carry NUL (RFC 9051 4.3: CHAR8), and only BINARY may use
+ * literal8 (RFC 3516 4.3): a message APPENDed as binary is sent in BODY[]
+ * with each NUL as 0x80, as other servers do. */
+static void fetch_literal_nul(imapd_session *s, const char *p, size_t n)
+{
+    if (buf_printf(&s->out, "{%zu}\r\n", n) < 0)
+        return;
+    size_t at = s->out.len;
+    if (buf_append(&s->out, p, n) < 0)
+        return;
+    for (size_t i = at; i < at + n; i++)
+        if (s->out.data[i] == '\0')
+            s->out.data[i] = (char)0x80;
+}
+
 /* Writes one body section attribute: name, then the octets or NIL. */
 static int fetch_section(imapd_session *s, fetch_state *st, const imap_fetch_att *att,
                          const char *raw, size_t len, const mime_message *msg)
 {
-    const char *p = NULL;
-    size_t n = 0;
+    const char *p = raw;
+    size_t n = len;
     bool nil = false;
     imap_error e;
-    if (imap_body_section(raw, len, msg, att, &st->body, &p, &n, &nil, &e) < 0) {
+    if (msg == NULL) { /* the whole message (fetch_whole): no structure needed */
+        if (att->partial) {
+            uint64_t o = att->origin < n ? att->origin : n;
+            p += o;
+            n -= (size_t)o;
+            if (att->count < n)
+                n = (size_t)att->count;
+        }
+    } else if (imap_body_section(raw, len, msg, att, &st->body, &p, &n, &nil, &e) < 0) {
         imapd_result_error(s, &e);
         return -1;
     }
@@ -168,8 +198,10 @@ static int fetch_section(imapd_session *s, fetch_state *st, const imap_fetch_att
         imapd_printf(s, "NIL");
     else if (att->kind == IMAP_FETCH_BINARY)
         imap_write_binary(&s->out, p, n);
-    else
+    else if (memchr(p, '\0', n) == NULL)
         imap_write_literal(&s->out, p, n);
+    else
+        fetch_literal_nul(s, p, n);
     imapd_printf(s, " ");
     return 0;
 }
@@ -217,7 +249,7 @@ static int fetch_one(imapd_session *s, fetch_state *st, uint32_t uid)
     if (st->sections) {
         uint64_t want = st->full_raw ? info.size : info.header_len;
         rc = store_fetch_raw(imapd_db(s), v->id, uid, 0, want, &raw, &len);
-        if (rc == STORE_OK && (msg = mime_parse((const char *)raw, len, NULL)) == NULL)
+        if (rc == STORE_OK && st->parse && (msg = mime_parse((const char *)raw, len, NULL)) == NULL)
             rc = STORE_ERR_NOMEM;
         if (rc != STORE_OK) {
             free(raw);
@@ -228,6 +260,7 @@ static int fetch_one(imapd_session *s, fetch_state *st, uint32_t uid)
             return -1;
         }
     }
+    size_t start = s->out.len; /* a failure takes the half-written response back */
     fetch_open(s, st, msn, uid);
     fetch_cheap_atts(s, st, uid, info.flags, info.keywords, info.internal_date, info.size,
                      info.modseq, seen_now);
@@ -264,8 +297,13 @@ static int fetch_one(imapd_session *s, fetch_state *st, uint32_t uid)
             break;
         }
     }
-    if (out == 1)
+    if (out == 1) {
         fetch_close(s);
+    } else if (!s->out.failed) {
+        s->out.len = start;
+        if (s->out.data != NULL)
+            s->out.data[start] = '\0';
+    }
     mime_free(&msg);
     free(raw);
     store_msg_info_free(&info);
@@ -346,6 +384,14 @@ static bool fetch_att_cheap(imap_fetch_kind k)
            k == IMAP_FETCH_UID || k == IMAP_FETCH_MODSEQ;
 }
 
+/* BODY[], BODY[]<o.n>, RFC822, BINARY[]: the stored octets as they are. */
+static bool fetch_whole(const imap_fetch_att *att)
+{
+    return att->kind == IMAP_FETCH_RFC822 ||
+           ((att->kind == IMAP_FETCH_BODY_SECTION || att->kind == IMAP_FETCH_BINARY) &&
+            att->section.nparts == 0 && att->section.text == IMAP_SECTION_NONE);
+}
+
 static bool fetch_att_section(imap_fetch_kind k)
 {
     return k == IMAP_FETCH_BODY_SECTION || k == IMAP_FETCH_BINARY ||
@@ -378,6 +424,7 @@ void imapd_cmd_fetch(imapd_session *s, const imap_command *cmd)
         if (fetch_att_section(k)) {
             st->sections = true;
             st->full_raw |= !imap_body_header_only(&st->f.atts[i]);
+            st->parse |= !fetch_whole(&st->f.atts[i]);
         }
     }
     if (st->f.condstore)

@@ -9,8 +9,7 @@
 
 #include <string.h>
 
-/* A wake: drain the spool, then the runner reports the changes. */
-static imapd_step work_idle_look(imapd_session *s)
+void imapd_drain(imapd_session *s)
 {
     size_t moved = 0;
     mailbox_result r = mailbox_drain(s->user->mbx, s->srv->spool_dir, &moved);
@@ -18,6 +17,12 @@ static imapd_step work_idle_look(imapd_session *s)
         log_warn(s->id, "spool drain: %s", mailbox_strerror(r));
     if (moved > 0)
         imapd_changed(s); /* the user's sessions elsewhere see INBOX grow */
+}
+
+/* A wake: drain the spool, then the runner reports the changes. */
+static imapd_step work_idle_look(imapd_session *s)
+{
+    imapd_drain(s);
     return IMAPD_DONE;
 }
 
@@ -58,12 +63,17 @@ void imapd_idle_again(imapd_session *s)
     }
 }
 
-void imapd_idle_line(imapd_session *s, const char *line, size_t len)
+void imapd_idle_end(imapd_session *s)
 {
     s->mode = IMAPD_MODE_COMMAND;
     s->idle_wake = false;
     net_metric_sub(s->srv->m.sessions_idle, 1);
     net_conn_set_timeouts(s->c, s->srv->cfg.idle_timeout_ms, 0);
+}
+
+void imapd_idle_line(imapd_session *s, const char *line, size_t len)
+{
+    imapd_idle_end(s);
     if (!imap_word_eq(line, len, "DONE")) {
         imapd_bad(s, NULL, "expected DONE");
         return;

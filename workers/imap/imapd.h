@@ -28,8 +28,9 @@
  *   user.c       the registry of open stores (one per user per process)
  *   uidmap.c     message sequence numbers <-> UIDs of a view (pure)
  *   select.c     SELECT, EXAMINE, UNSELECT, CLOSE; imapd_sync
- *   mailboxes.c  CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB,
- *                STATUS, NAMESPACE, GETQUOTA, GETQUOTAROOT
+ *   mailboxes.c  CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS,
+ *                NAMESPACE, GETQUOTA, GETQUOTAROOT
+ *   list.c       LIST (LIST-EXTENDED, LIST-STATUS, SPECIAL-USE), LSUB
  *   fetch.c      FETCH
  *   messages.c   STORE, COPY, MOVE, EXPUNGE
  *   search.c     SEARCH, SORT, THREAD
@@ -66,7 +67,7 @@
 #define IMAPD_TAG_MAX IMAP_TAG_MAX
 #define IMAPD_SASL_LINE_MAX 8192  /* an AUTHENTICATE response line (base64 of user + password) */
 #define IMAPD_TEXT_MAX 256        /* the human text of a tagged response */
-#define IMAPD_CODE_MAX 256        /* a response code with its data, without brackets */
+#define IMAPD_CODE_MAX 16384      /* a response code with its data (COPYUID sets), without brackets */
 #define IMAPD_CHUNK (256u * 1024) /* a job that streams (FETCH) yields after this much output */
 #define IMAPD_ID_FIELDS_MAX 30    /* RFC 2971 3.3: at most 30 field-value pairs */
 #define IMAPD_IDLE_DONE_MAX 64    /* octets of the line that ends IDLE ("DONE") */
@@ -242,7 +243,7 @@ typedef imapd_step (*imapd_work_fn)(imapd_session *s);
 /* What the tagged response will say. */
 typedef struct imapd_result {
     const char *resp; /* "OK", "NO", "BAD" */
-    char code[IMAPD_CODE_MAX];
+    char *code;       /* malloc'd; NULL = none */
     char text[IMAPD_TEXT_MAX];
 } imapd_result;
 
@@ -251,6 +252,10 @@ typedef struct imapd_result {
 #define IMAPD_SYNC_NONE 0u     /* none (LOGIN, SELECT: the command says it all) */
 #define IMAPD_SYNC_NOEXPUNGE 1u /* EXISTS and flag changes, expunges held back */
 #define IMAPD_SYNC_FULL 2u     /* everything */
+#define IMAPD_SYNC_MASK 3u
+/* Or'ed in: move the spool into INBOX before the work (NOOP, SELECT,
+ * STATUS: what a client polls with). */
+#define IMAPD_DRAIN 4u
 
 struct imapd_session {
     net_conn *c;
@@ -390,6 +395,10 @@ void imapd_sasl_line(imapd_session *s, const char *line, size_t len);
 /* IDLE: the line that ends it, and a notice for the session (idle.c). */
 void imapd_idle_line(imapd_session *s, const char *line, size_t len);
 void imapd_idle_wake(imapd_session *s);
+/* Moves the user's spool into INBOX (jobs only, store lock held). */
+void imapd_drain(imapd_session *s);
+/* Leaves IDLE (DONE, or a line that cannot be DONE). */
+void imapd_idle_end(imapd_session *s);
 /* After a job of the session: a wake that came meanwhile looks now. */
 void imapd_idle_again(imapd_session *s);
 /* Session teardown (auth.c): detaches from the user, releases the store. */

@@ -168,7 +168,10 @@ int imapd_sync(imapd_session *s, bool expunges)
     imapd_view *v = s->view;
     store_mailbox mb;
     int rc = store_mailbox_get_by_id(imapd_db(s), v->id, &mb);
-    if (rc == STORE_ERR_NOMAILBOX)
+    /* Deleted, or deleted and made again (a new UIDVALIDITY), or left as a
+     * \Noselect parent: the view is gone (RFC 9051 7.1.5 BYE). */
+    if (rc == STORE_ERR_NOMAILBOX ||
+        (rc == STORE_OK && ((mb.attrs & STORE_MBX_NOSELECT) != 0 || mb.uidvalidity != v->uidvalidity)))
         return -1;
     if (rc != STORE_OK)
         return 0; /* busy or failing: the next command looks again */
@@ -411,8 +414,8 @@ static imapd_step work_select(imapd_session *s)
     if (s->view != NULL) {
         imapd_view_free(&s->view);
         s->state = IMAPD_AUTHENTICATED;
-        if (s->qresync || s->condstore) /* RFC 7162 3.2.11 */
-            imapd_printf(s, "* OK [CLOSED] previous mailbox closed\r\n");
+        /* RFC 9051 7.1 and RFC 7162 3.2.11 */
+        imapd_printf(s, "* OK [CLOSED] previous mailbox closed\r\n");
     }
     store_mailbox mb;
     int rc = store_mailbox_get(imapd_db(s), a->name, &mb);
@@ -533,7 +536,7 @@ void imapd_cmd_select(imapd_session *s, const imap_command *cmd)
     }
     if (a->condstore)
         s->condstore = true; /* RFC 7162 3.1.8 */
-    imapd_run(s, work_select, IMAPD_SYNC_NONE, a, select_args_free);
+    imapd_run(s, work_select, IMAPD_SYNC_NONE | IMAPD_DRAIN, a, select_args_free);
 }
 
 /* ---- UNSELECT / CLOSE ----------------------------------------------------------- */

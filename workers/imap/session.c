@@ -23,7 +23,8 @@ void imapd_result_set(imapd_session *s, const char *resp, const char *code, cons
 {
     va_list ap;
     s->result.resp = resp;
-    snprintf(s->result.code, sizeof s->result.code, "%s", code != NULL ? code : "");
+    free(s->result.code);
+    s->result.code = code != NULL && code[0] != '\0' ? strndup(code, IMAPD_CODE_MAX) : NULL;
     va_start(ap, fmt);
     vsnprintf(s->result.text, sizeof s->result.text, fmt, ap);
     va_end(ap);
@@ -181,7 +182,7 @@ static void session_flush(imapd_session *s)
 static void session_finish(imapd_session *s)
 {
     if (s->result.resp != NULL && s->state != IMAPD_LOGOUT) {
-        if (s->result.code[0] != '\0')
+        if (s->result.code != NULL)
             imapd_printf(s, "%s %s [%s] %s\r\n", s->tag, s->result.resp, s->result.code,
                          s->result.text);
         else
@@ -190,6 +191,8 @@ static void session_finish(imapd_session *s)
             imapd_count_error(s);
     }
     s->result.resp = NULL;
+    free(s->result.code);
+    s->result.code = NULL;
     s->cmd = NULL;
     if (s->cmd_state_free != NULL)
         s->cmd_state_free(s->cmd_state);
@@ -222,9 +225,14 @@ static void job_work(void *arg)
     imapd_user *u = s->user;
     if (u != NULL)
         pthread_mutex_lock(&u->lock);
+    if ((s->sync & IMAPD_DRAIN) != 0 && u != NULL) {
+        s->sync &= ~IMAPD_DRAIN; /* once per command */
+        imapd_drain(s);
+    }
     imapd_step step = s->work(s);
-    if (step == IMAPD_DONE && s->sync != IMAPD_SYNC_NONE && s->view != NULL &&
-        imapd_sync(s, s->sync == IMAPD_SYNC_FULL) < 0) {
+    unsigned sync = s->sync & IMAPD_SYNC_MASK;
+    if (step == IMAPD_DONE && sync != IMAPD_SYNC_NONE && s->view != NULL &&
+        imapd_sync(s, sync == IMAPD_SYNC_FULL) < 0) {
         imapd_printf(s, "* BYE the selected mailbox is gone\r\n");
         s->state = IMAPD_LOGOUT;
     }
@@ -327,7 +335,7 @@ void imapd_cmd_noop(imapd_session *s, const imap_command *cmd)
         return;
     }
     if (s->state == IMAPD_SELECTED) /* RFC 9051 6.1.2: the way to poll */
-        imapd_run(s, work_noop, IMAPD_SYNC_FULL, NULL, NULL);
+        imapd_run(s, work_noop, IMAPD_SYNC_FULL | IMAPD_DRAIN, NULL, NULL);
     else
         imapd_ok(s, NULL, "%s completed", cmd->name);
 }
@@ -488,6 +496,8 @@ static bool session_line_input(imapd_session *s, size_t max)
     if (r == 0)
         return false;
     if (r < 0) {
+        if (s->mode == IMAPD_MODE_IDLE)
+            imapd_idle_end(s);
         s->mode = IMAPD_MODE_COMMAND;
         imapd_result_error(s, &err);
         session_finish(s);
@@ -594,6 +604,7 @@ static void on_close(net_conn *c, net_close_reason why)
              s->account);
     if (s->cmd_state_free != NULL)
         s->cmd_state_free(s->cmd_state);
+    free(s->result.code);
     if (s->mode == IMAPD_MODE_IDLE)
         net_metric_sub(s->srv->m.sessions_idle, 1);
     imapd_view_free(&s->view);

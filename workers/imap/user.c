@@ -49,6 +49,10 @@ imapd_user *imapd_user_acquire(imapd_server *srv, const worker_login *l, char *e
             net_metric_add(srv->m.stores_open, 1);
     }
     if (r == MAILBOX_OK) {
+        /* The directory's quota, as the store enforces it (RFC 9208). */
+        uint64_t used = 0, limit = 0;
+        if (store_quota_get(mailbox_db(u->mbx), &used, &limit) == STORE_OK && limit != l->quota)
+            store_quota_set_limit(mailbox_db(u->mbx), l->quota);
         size_t moved = 0;
         mailbox_result d = mailbox_drain(u->mbx, srv->spool_dir, &moved);
         if (d != MAILBOX_OK) /* what did not move stays spooled: the next drain takes it */
