@@ -210,11 +210,24 @@ static void session_finish(imapd_session *s)
     }
 }
 
+/* After a job: the goodbye that on_shutdown held back, else more input. */
+static void session_go_on(imapd_session *s)
+{
+    if (net_conn_closing(s->c))
+        return;
+    if (net_loop_shutting_down(net_conn_loop(s->c))) {
+        net_conn_printf(s->c, "* BYE the server is shutting down\r\n");
+        net_conn_close(s->c);
+        return;
+    }
+    net_conn_resume(s->c);
+    imapd_idle_again(s);
+}
+
 void imapd_session_resume(imapd_session *s)
 {
     session_finish(s);
-    if (!net_conn_closing(s->c))
-        net_conn_resume(s->c);
+    session_go_on(s);
 }
 
 /* ---- jobs --------------------------------------------------------------------- */
@@ -271,10 +284,7 @@ static void job_done(net_conn *c, void *arg)
     s->busy = false;
     s->changed = false;
     session_finish(s);
-    if (!net_conn_closing(s->c)) {
-        net_conn_resume(s->c);
-        imapd_idle_again(s);
-    }
+    session_go_on(s);
 }
 
 static void job_submit(imapd_session *s)
