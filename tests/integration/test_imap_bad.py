@@ -15,6 +15,7 @@ import sys
 import time
 import unittest
 import urllib.request
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import helpers  # noqa: E402
@@ -644,6 +645,93 @@ class TestLineModes(BadCase):
         while time.time() < deadline and imap_metrics(self.stack).get("imap_sessions_idle") != 0:
             time.sleep(0.1)
         self.assertEqual(imap_metrics(self.stack).get("imap_sessions_idle"), 0)
+
+
+class TestTransport(BadCase):
+    """Garbage below the protocol: TLS and COMPRESS streams."""
+
+    def test_deflate_bomb(self):
+        """200 MiB of one line in 200 KiB of deflate: refused as a long
+        line, the session goes on (lib/net inflates in bounded steps)."""
+        r = self.raw(login=True)
+        r.ok("COMPRESS DEFLATE")
+        comp, dec = zlib.compressobj(9, wbits=-15), zlib.decompressobj(wbits=-15)
+        data = comp.compress(b"d1 NOOP ")
+        chunk = b"x" * (1 << 20)
+        for _ in range(200):
+            data += comp.compress(chunk)
+        r.sock.sendall(data + comp.compress(b"\r\nd2 NOOP\r\n") + comp.flush(zlib.Z_SYNC_FLUSH))
+        r.sock.settimeout(60)
+        out = b""
+        while b"d2 " not in out:
+            got = r.sock.recv(65536)
+            self.assertTrue(got, out)
+            out += dec.decompress(got)
+        self.assertIn(b"d1 BAD [TOOBIG]", out)
+        self.assertIn(b"d2 OK", out)
+        self.assert_alive()
+
+    def test_invalid_deflate_stream(self):
+        r = self.raw(login=True)
+        r.ok("COMPRESS DEFLATE")
+        r.send(bytes((i * 73 + 5) % 256 for i in range(4000)))
+        self.assertTrue(r.closed())
+        self.assert_alive()
+
+    def test_tls_garbage(self):
+        r = self.raw()
+        r.send(b"s1 STARTTLS\r\n")
+        self.assertRegex(r.response(), rb"^s1 OK ")
+        r.send(b"this is no TLS handshake\r\n" * 20)
+        self.assertTrue(r.closed())
+        plain = socket.create_connection(("127.0.0.1", self.stack.imaps_port), timeout=10)
+        self.addCleanup(plain.close)
+        plain.sendall(b"p1 LOGIN a b\r\n" * 20)  # clear text on the TLS port
+        plain.settimeout(10)
+        try:
+            self.assertNotIn(b"OK", plain.recv(100))
+        except (ConnectionError, socket.timeout):
+            pass
+        self.assert_alive()
+
+
+class TestLimits(ImapCase):
+    imap_config = {"imap.connections_per_ip": "3", "imap.sessions_per_user": "2"}
+    users = ("lena",)
+
+    def conn(self, local=None):
+        """A session, once the server has seen earlier ones close."""
+        deadline = time.time() + 5
+        while True:
+            r = self.raw()
+            if r.greeting.startswith(b"* OK ") or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertRegex(r.greeting, rb"^\* OK ")
+        if local is not None:
+            r.login(self.addr(local), PASSWORD)
+        return r
+
+    def test_connections_per_ip(self):
+        held = [self.conn() for _ in range(3)]
+        extra = self.raw()
+        self.assertRegex(extra.greeting, rb"^\* BYE \[UNAVAILABLE\]")
+        self.assertTrue(extra.closed())
+        held.pop().ok("LOGOUT")
+        self.conn()  # the slot comes back
+
+    def test_sessions_per_user(self):
+        a, b, c = self.conn("lena"), self.conn("lena"), self.conn()
+        self.cmd_status(c, f'LOGIN "{self.addr("lena")}" "{PASSWORD}"', "NO", "LIMIT")
+        b.ok("LOGOUT")
+        deadline = time.time() + 5
+        while True:
+            _, done = c.cmd(f'LOGIN "{self.addr("lena")}" "{PASSWORD}"')
+            if b" OK " in done or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertStatus(done, "OK")
+        a.ok("NOOP")
 
 
 if __name__ == "__main__":

@@ -318,13 +318,7 @@ static void fetch_vanished(imapd_session *s, fetch_state *st)
     if (store_vanished(imapd_db(s), s->view->id, st->f.changedsince, &set, &gone) == STORE_OK &&
         gone.n > 0) {
         imapd_printf(s, "* VANISHED (EARLIER) ");
-        for (size_t i = 0; i < gone.n; i++) {
-            uint32_t first = gone.uids[i];
-            while (i + 1 < gone.n && gone.uids[i + 1] == gone.uids[i] + 1)
-                i++;
-            imapd_printf(s, first == gone.uids[i] ? "%s%u" : "%s%u:%u",
-                         first == gone.uids[0] ? "" : ",", first, gone.uids[i]);
-        }
+        imapd_write_uid_set(&s->out, gone.uids, gone.n);
         imapd_printf(s, "\r\n");
     }
     store_uids_free(&gone);

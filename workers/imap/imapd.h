@@ -363,6 +363,13 @@ void imapd_dispatch(imapd_session *s, const imap_command *cmd);
  * FETCH (FLAGS UID [MODSEQ]) for flag changes. 0, or -1 when the store
  * failed (the mailbox was deleted: the session gets BYE). */
 int imapd_sync(imapd_session *s, bool expunges);
+/* Reports messages expunged (ascending UIDs) and drops them from the view:
+ * "* n EXPUNGE" each, numbers shifting as each one goes (RFC 9051 7.5.1),
+ * or one VANISHED with QRESYNC (RFC 7162 3.2.10). UIDs not in the view are
+ * skipped. */
+void imapd_report_expunged(imapd_session *s, const uint32_t *uids, size_t n);
+/* Ascending UIDs as a sequence set ("1:3,7"). */
+void imapd_write_uid_set(buf *b, const uint32_t *uids, size_t n);
 /* Frees the view (UNSELECT, CLOSE, a new SELECT, logout). */
 void imapd_view_free(imapd_view **v);
 

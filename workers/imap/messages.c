@@ -88,23 +88,6 @@ static int msg_end(imapd_session *s, int rc)
 /* ---- sets in responses ---------------------------------------------------------- */
 
 /* Writes ascending numbers v[0..n) as a sequence set ("1:3,7"). */
-static int msg_write_set(buf *b, const uint32_t *v, size_t n)
-{
-    imap_seq_range *r = malloc((n > 0 ? n : 1) * sizeof *r);
-    size_t k = 0;
-    if (r == NULL)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (k > 0 && (uint64_t)r[k - 1].last + 1 == v[i])
-            r[k - 1].last = v[i];
-        else
-            r[k++] = (imap_seq_range){v[i], v[i]};
-    }
-    int rc = imap_write_ranges(b, r, k);
-    free(r);
-    return rc;
-}
-
 /* The response code "<name> <set>" into code (IMAPD_CODE_MAX): false when it
  * does not fit. */
 static bool msg_code_set(char code[IMAPD_CODE_MAX], const char *name, const uint32_t *v, size_t n)
@@ -112,44 +95,12 @@ static bool msg_code_set(char code[IMAPD_CODE_MAX], const char *name, const uint
     buf b;
     buf_init(&b, IMAPD_CODE_MAX - 1);
     buf_printf(&b, "%s ", name);
-    bool ok = msg_write_set(&b, v, n) == 0 && !b.failed;
+    imapd_write_uid_set(&b, v, n);
+    bool ok = !b.failed;
     if (ok)
         memcpy(code, b.data, b.len + 1);
     buf_free(&b);
     return ok;
-}
-
-/* Reports the messages a command expunged (ascending UIDs) and drops them
- * from the view: "* n EXPUNGE" each, the numbers shifting as each one goes
- * (RFC 9051 7.5.1), or one VANISHED with QRESYNC (RFC 7162 3.2.10). */
-static void msg_report_expunged(imapd_session *s, const store_uids *gone)
-{
-    imapd_view *v = s->view;
-    if (!s->qresync) {
-        for (size_t i = 0; i < gone->n; i++) {
-            uint32_t msn = imapd_uidmap_remove(&v->map, gone->uids[i]);
-            if (msn != 0)
-                imapd_printf(s, "* %u EXPUNGE\r\n", msn);
-        }
-        return;
-    }
-    uint32_t *known = malloc((gone->n > 0 ? gone->n : 1) * sizeof *known);
-    size_t n = 0;
-    for (size_t i = 0; known != NULL && i < gone->n; i++)
-        if (imapd_uidmap_remove(&v->map, gone->uids[i]) != 0)
-            known[n++] = gone->uids[i];
-    if (known == NULL) { /* no memory for the list: one VANISHED each */
-        for (size_t i = 0; i < gone->n; i++)
-            if (imapd_uidmap_remove(&v->map, gone->uids[i]) != 0)
-                imapd_printf(s, "* VANISHED %u\r\n", gone->uids[i]);
-        return;
-    }
-    if (n > 0) {
-        imapd_printf(s, "* VANISHED ");
-        msg_write_set(&s->out, known, n);
-        imapd_printf(s, "\r\n");
-    }
-    free(known);
 }
 
 static bool msg_uids_has(const store_uids *l, uint32_t uid)
@@ -383,11 +334,11 @@ static imapd_step work_copy(imapd_session *s)
     if (move) {
         /* RFC 6851 4.3: COPYUID in an untagged OK before the expunges. */
         imapd_printf(s, "* OK [COPYUID %u ", res.uidvalidity);
-        msg_write_set(&s->out, res.src.uids, res.src.n);
+        imapd_write_uid_set(&s->out, res.src.uids, res.src.n);
         imapd_printf(s, " ");
-        msg_write_set(&s->out, res.dst.uids, res.dst.n);
+        imapd_write_uid_set(&s->out, res.dst.uids, res.dst.n);
         imapd_printf(s, "] moved\r\n");
-        msg_report_expunged(s, &res.src);
+        imapd_report_expunged(s, res.src.uids, res.src.n);
         if (in_step && dst.id != v->id && res.modseq > v->modseq)
             v->modseq = res.modseq;
         imapd_ok(s, NULL, "%s completed", msg_verb(s));
@@ -397,9 +348,9 @@ static imapd_step work_copy(imapd_session *s)
         buf b;
         buf_init(&b, IMAPD_CODE_MAX - 1);
         buf_printf(&b, "COPYUID %u ", res.uidvalidity);
-        msg_write_set(&b, res.src.uids, res.src.n);
+        imapd_write_uid_set(&b, res.src.uids, res.src.n);
         buf_append_char(&b, ' ');
-        msg_write_set(&b, res.dst.uids, res.dst.n);
+        imapd_write_uid_set(&b, res.dst.uids, res.dst.n);
         imapd_ok(s, b.failed ? NULL : b.data, "%s completed", msg_verb(s));
         buf_free(&b);
     }
@@ -474,7 +425,7 @@ static imapd_step work_expunge(imapd_session *s)
         imapd_changed(s);
         if (gone.n > 1)
             qsort(gone.uids, gone.n, sizeof gone.uids[0], uid_cmp);
-        msg_report_expunged(s, &gone);
+        imapd_report_expunged(s, gone.uids, gone.n);
         if (in_step && modseq > v->modseq)
             v->modseq = modseq;
     }

@@ -131,35 +131,54 @@ static int uid_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Reports view->gone: EXPUNGE per message (numbers shift as each goes), or
- * one VANISHED with QRESYNC (RFC 7162 3.2.10). */
+void imapd_write_uid_set(buf *b, const uint32_t *uids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t first = uids[i];
+        while (i + 1 < n && uids[i + 1] == uids[i] + 1)
+            i++;
+        buf_printf(b, first == uids[i] ? "%s%u" : "%s%u:%u", first == uids[0] ? "" : ",", first,
+                   uids[i]);
+    }
+}
+
+void imapd_report_expunged(imapd_session *s, const uint32_t *uids, size_t n)
+{
+    imapd_view *v = s->view;
+    if (!s->qresync) {
+        for (size_t i = 0; i < n; i++) {
+            uint32_t msn = imapd_uidmap_remove(&v->map, uids[i]);
+            if (msn != 0)
+                imapd_printf(s, "* %u EXPUNGE\r\n", msn);
+        }
+        return;
+    }
+    /* One VANISHED of the UIDs the view held (RFC 7162 3.2.10). */
+    uint32_t *held = malloc((n > 0 ? n : 1) * sizeof *held);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (imapd_uidmap_remove(&v->map, uids[i]) == 0)
+            continue;
+        if (held != NULL)
+            held[k++] = uids[i];
+        else /* no memory for the list: one VANISHED each */
+            imapd_printf(s, "* VANISHED %u\r\n", uids[i]);
+    }
+    if (k > 0) {
+        imapd_printf(s, "* VANISHED ");
+        imapd_write_uid_set(&s->out, held, k);
+        imapd_printf(s, "\r\n");
+    }
+    free(held);
+}
+
+/* Reports view->gone (expunges held back until now). */
 static void sync_report_gone(imapd_session *s, imapd_view *v)
 {
     if (v->gone.n == 0)
         return;
     qsort(v->gone.uids, v->gone.n, sizeof v->gone.uids[0], uid_cmp);
-    if (s->qresync) {
-        imapd_printf(s, "* VANISHED ");
-        for (size_t i = 0; i < v->gone.n; i++) {
-            uint32_t first = v->gone.uids[i];
-            while (i + 1 < v->gone.n && v->gone.uids[i + 1] == v->gone.uids[i] + 1)
-                i++;
-            if (first == v->gone.uids[i])
-                imapd_printf(s, "%s%u", first == v->gone.uids[0] ? "" : ",", first);
-            else
-                imapd_printf(s, "%s%u:%u", first == v->gone.uids[0] ? "" : ",", first,
-                             v->gone.uids[i]);
-        }
-        imapd_printf(s, "\r\n");
-        for (size_t i = 0; i < v->gone.n; i++)
-            imapd_uidmap_remove(&v->map, v->gone.uids[i]);
-    } else {
-        for (size_t i = 0; i < v->gone.n; i++) {
-            uint32_t msn = imapd_uidmap_remove(&v->map, v->gone.uids[i]);
-            if (msn != 0)
-                imapd_printf(s, "* %u EXPUNGE\r\n", msn);
-        }
-    }
+    imapd_report_expunged(s, v->gone.uids, v->gone.n);
     v->gone.n = 0;
 }
 
@@ -381,13 +400,7 @@ static void select_qresync(imapd_session *s, const select_args *a)
     }
     if (rc == STORE_OK && gone.n > 0) {
         imapd_printf(s, "* VANISHED (EARLIER) ");
-        for (size_t i = 0; i < gone.n; i++) {
-            uint32_t first = gone.uids[i];
-            while (i + 1 < gone.n && gone.uids[i + 1] == gone.uids[i] + 1)
-                i++;
-            imapd_printf(s, first == gone.uids[i] ? "%s%u" : "%s%u:%u",
-                         first == gone.uids[0] ? "" : ",", first, gone.uids[i]);
-        }
+        imapd_write_uid_set(&s->out, gone.uids, gone.n);
         imapd_printf(s, "\r\n");
     }
     store_uids_free(&gone);

@@ -83,7 +83,7 @@ def append_plus(m, flags, date, data):
     both servers advertise): command and message in one write, no wait for
     "+", so the fill is not paced by round trips and delayed ACKs."""
     tag = m._new_tag()
-    m.send(b"%s APPEND INBOX (%s) %s {%d+}\r\n" % (tag, " ".join(flags).encode(),
+    m.send(b"%s APPEND INBOX %s %s {%d+}\r\n" % (tag, flags.encode(),
                                                     date.encode(), len(data)) + data + b"\r\n")
     while True:
         line = m.readline()
