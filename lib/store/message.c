@@ -350,16 +350,25 @@ int store_fetch_raw(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint64_t offs
 int store_msg_foreach(sqlite3 *db, int64_t mailbox_id, uint64_t changedsince, store_msg_cb cb,
                       void *ctx)
 {
+    return store_msg_foreach_range(db, mailbox_id, changedsince, 1, UINT32_MAX, cb, ctx);
+}
+
+int store_msg_foreach_range(sqlite3 *db, int64_t mailbox_id, uint64_t changedsince, uint32_t first,
+                            uint32_t last, store_msg_cb cb, void *ctx)
+{
     int rc = store_mailbox_check_id(db, mailbox_id);
     if (rc != STORE_OK)
         return rc;
     sqlite3_stmt *st =
         store_prepare(db, "SELECT uid, modseq, flags, keywords, internal_date, size FROM messages "
-                          "WHERE mailbox_id = ? AND modseq > ? ORDER BY uid");
+                          "WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND modseq > ? "
+                          "ORDER BY uid");
     if (st == NULL)
         return STORE_ERR_DB;
     sqlite3_bind_int64(st, 1, mailbox_id);
-    sqlite3_bind_int64(st, 2, (int64_t)changedsince);
+    sqlite3_bind_int64(st, 2, first);
+    sqlite3_bind_int64(st, 3, last);
+    sqlite3_bind_int64(st, 4, (int64_t)changedsince);
     int src = SQLITE_DONE;
     int ret = STORE_OK;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {

@@ -308,6 +308,10 @@ typedef struct {
 typedef int (*store_msg_cb)(void *ctx, const store_msg_row *row);
 int store_msg_foreach(sqlite3 *db, int64_t mailbox_id, uint64_t changedsince, store_msg_cb cb,
                       void *ctx);
+/* The same for the UIDs first..last only (an index range: FETCH 5 FLAGS in a
+ * big mailbox reads one row). */
+int store_msg_foreach_range(sqlite3 *db, int64_t mailbox_id, uint64_t changedsince, uint32_t first,
+                            uint32_t last, store_msg_cb cb, void *ctx);
 
 /* COPYUID data (RFC 4315): src.uids[i] was copied to dst.uids[i]. */
 typedef struct {

@@ -332,9 +332,12 @@ static imapd_step work_fetch(imapd_session *s)
         if (st->f.vanished)
             fetch_vanished(s, st);
         if (st->cheap) {
-            int rc = store_msg_foreach(imapd_db(s), s->view->id,
-                                       st->f.has_changedsince ? st->f.changedsince : 0,
-                                       fetch_cheap_cb, s);
+            int rc = STORE_OK;
+            for (size_t i = 0; i < st->nranges && rc == STORE_OK && !s->out.failed; i++)
+                rc = store_msg_foreach_range(imapd_db(s), s->view->id,
+                                             st->f.has_changedsince ? st->f.changedsince : 0,
+                                             st->ranges[i].first, st->ranges[i].last,
+                                             fetch_cheap_cb, s);
             if (s->out.failed)
                 imapd_no(s, "LIMIT", "the response is too large, fetch fewer messages");
             else if (rc != STORE_OK)

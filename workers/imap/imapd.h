@@ -72,6 +72,7 @@
 #define IMAPD_ID_FIELDS_MAX 30    /* RFC 2971 3.3: at most 30 field-value pairs */
 #define IMAPD_IDLE_DONE_MAX 64    /* octets of the line that ends IDLE ("DONE") */
 #define IMAPD_OUT_KEEP 4096       /* a response buffer bigger than this is freed once sent */
+#define IMAPD_TRIM_MS 15000       /* a store unused this long gives its page cache back */
 
 /* ---- configuration (config.c) ------------------------------------------ */
 
@@ -145,6 +146,8 @@ struct imapd_user {
     unsigned refs;     /* sessions holding it (users_lock) */
     pthread_mutex_t lock; /* held by a job while it uses mbx */
     mailbox *mbx;      /* NULL until the first login opened it */
+    uint64_t last_used; /* monotonic ms of the last job (under lock) */
+    bool cached;       /* the store connection may hold cached pages (under lock) */
     imapd_session *sessions; /* the user's sessions (loop thread only) */
 };
 
@@ -163,6 +166,13 @@ void imapd_user_detach(imapd_user *u, imapd_session *s);
  * thread): the notifier heard that the store changed. NULL: every
  * session (notices may have been lost). */
 void imapd_user_wake(imapd_server *srv, const char *store_id);
+/* Gives back the page cache of stores unused for IMAPD_TRIM_MS (a pool job,
+ * every IMAPD_TRIM_MS): a user's next command reads its pages again, an
+ * idle user costs no cache. */
+void imapd_users_trim(imapd_server *srv);
+/* Marks u used now; with release, its cache is given back at once (an IDLE
+ * session's look: it is about to wait). Jobs only, u->lock held. */
+void imapd_user_used(imapd_user *u, bool release);
 /* Sessions of the user in this process (loop thread). */
 unsigned imapd_user_sessions(const imapd_user *u);
 

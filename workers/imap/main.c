@@ -50,6 +50,27 @@ static int main_metrics(imapd_server *srv)
                : -1;
 }
 
+static void main_trim_work(void *arg)
+{
+    imapd_users_trim(arg);
+}
+
+static void main_trim_done(net_loop *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+}
+
+/* Every IMAPD_TRIM_MS: unused stores give their page cache back. */
+static void main_trim_timer(net_loop *l, void *arg)
+{
+    imapd_server *srv = arg;
+    if (net_loop_shutting_down(l))
+        return;
+    net_pool_submit(l, main_trim_work, main_trim_done, srv);
+    net_timer_add(l, IMAPD_TRIM_MS, main_trim_timer, srv);
+}
+
 static int main_listen(main_ctx *m, const char *addr, imapd_port *port)
 {
     if (addr[0] == '\0')
@@ -133,6 +154,8 @@ static int main_setup(main_ctx *m)
     }
     if (!directory_follower_wait_loaded(srv->dir, MAIN_DIRECTORY_WAIT_MS))
         log_warn(NULL, "no directory snapshot yet: logins fail until it arrives");
+    if (net_timer_add(srv->loop, IMAPD_TRIM_MS, main_trim_timer, srv) == NULL)
+        return -1;
     return imapd_notify_start(srv);
 }
 

@@ -250,9 +250,9 @@ static void job_work(void *arg)
         s->state = IMAPD_LOGOUT;
     }
     if (u != NULL) {
-        /* Idle sessions hold no cache: a few hundred KB each otherwise. */
-        if (step == IMAPD_DONE)
-            sqlite3_db_release_memory(mailbox_db(u->mbx));
+        /* A session about to wait in IDLE gives the cache back now; others
+         * keep it for their next command (imapd_users_trim takes it later). */
+        imapd_user_used(u, step == IMAPD_DONE && s->mode == IMAPD_MODE_IDLE);
         pthread_mutex_unlock(&u->lock);
     }
     if (step == IMAPD_DONE && s->changed && u != NULL)

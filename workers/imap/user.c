@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Finds or adds the entry of store_id with a reference (users_lock held). */
 static imapd_user *user_ref(imapd_server *srv, const worker_login *l)
@@ -57,7 +58,7 @@ imapd_user *imapd_user_acquire(imapd_server *srv, const worker_login *l, char *e
         mailbox_result d = mailbox_drain(u->mbx, srv->spool_dir, &moved);
         if (d != MAILBOX_OK) /* what did not move stays spooled: the next drain takes it */
             log_warn(NULL, "%s: spool drain: %s", u->account, mailbox_strerror(d));
-        sqlite3_db_release_memory(mailbox_db(u->mbx));
+        imapd_user_used(u, false);
     }
     pthread_mutex_unlock(&u->lock);
     if (r != MAILBOX_OK) {
@@ -90,6 +91,40 @@ void imapd_user_release(imapd_server *srv, imapd_user **up)
     }
     pthread_mutex_destroy(&u->lock);
     free(u);
+}
+
+static uint64_t user_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void imapd_user_used(imapd_user *u, bool release)
+{
+    u->last_used = user_now_ms();
+    if (release && u->mbx != NULL) {
+        sqlite3_db_release_memory(mailbox_db(u->mbx));
+        u->cached = false;
+    } else {
+        u->cached = true;
+    }
+}
+
+void imapd_users_trim(imapd_server *srv)
+{
+    uint64_t now = user_now_ms();
+    pthread_mutex_lock(&srv->users_lock);
+    for (imapd_user *u = srv->users; u != NULL; u = u->next) {
+        if (pthread_mutex_trylock(&u->lock) != 0)
+            continue; /* in use: not idle */
+        if (u->cached && u->mbx != NULL && now - u->last_used >= IMAPD_TRIM_MS) {
+            sqlite3_db_release_memory(mailbox_db(u->mbx));
+            u->cached = false;
+        }
+        pthread_mutex_unlock(&u->lock);
+    }
+    pthread_mutex_unlock(&srv->users_lock);
 }
 
 void imapd_user_attach(imapd_user *u, imapd_session *s)
