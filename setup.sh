@@ -19,6 +19,7 @@ APT_BUILD=(
 # Python modules, shellcheck, wrk for the benchmark, Chromium for the admin UI.
 APT_TEST=(
   clang libclang-rt-14-dev python3-yaml python3-jsonschema shellcheck wrk chromium swaks dnsmasq-base
+  isync offlineimap3 curl neomutt tmux
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
