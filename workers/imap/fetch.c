@@ -32,6 +32,7 @@ typedef struct fetch_state {
     bool sections; /* some attribute needs the raw message */
     bool full_raw; /* some section needs more than the header */
     bool parse;    /* some section needs the MIME structure */
+    bool need_info; /* some attribute needs the message's metadata strings */
     store_range *ranges;
     size_t nranges;
     size_t ri;    /* the range being answered */
@@ -206,6 +207,31 @@ static int fetch_section(imapd_session *s, fetch_state *st, const imap_fetch_att
     return 0;
 }
 
+/* The cheap columns of one message as a store_msg_info (the rest NULL):
+ * enough when no ENVELOPE, BODY[STRUCTURE], PREVIEW or header-only section
+ * is asked, and it reads no metadata strings. */
+static int fetch_row_cb(void *arg, const store_msg_row *row)
+{
+    store_msg_info *info = arg;
+    info->uid = row->uid;
+    info->modseq = row->modseq;
+    info->flags = row->flags;
+    info->keywords = strdup(row->keywords);
+    info->internal_date = row->internal_date;
+    info->size = row->size;
+    return info->keywords != NULL ? 1 : 2; /* found / out of memory */
+}
+
+static int fetch_row(imapd_session *s, uint32_t uid, store_msg_info *info)
+{
+    memset(info, 0, sizeof *info);
+    int rc = store_msg_foreach_range(imapd_db(s), s->view->id, 0, uid, uid, fetch_row_cb, info);
+    if (rc == 1)
+        return STORE_OK;
+    store_msg_info_free(info);
+    return rc == STORE_OK ? STORE_ERR_NOTFOUND : rc == 2 ? STORE_ERR_NOMEM : rc;
+}
+
 /* One message on the full path: 1 written, 0 skipped (gone), -1 failed
  * (the result is set). */
 static int fetch_one(imapd_session *s, fetch_state *st, uint32_t uid)
@@ -215,7 +241,8 @@ static int fetch_one(imapd_session *s, fetch_state *st, uint32_t uid)
     if (msn == 0)
         return 0;
     store_msg_info info;
-    int rc = store_fetch_info(imapd_db(s), v->id, uid, &info);
+    int rc = st->need_info ? store_fetch_info(imapd_db(s), v->id, uid, &info)
+                           : fetch_row(s, uid, &info);
     if (rc == STORE_ERR_NOTFOUND)
         return 0;
     if (rc != STORE_OK) {
@@ -418,6 +445,8 @@ void imapd_cmd_fetch(imapd_session *s, const imap_command *cmd)
         st->flags_asked |= k == IMAP_FETCH_FLAGS;
         st->uid_asked |= k == IMAP_FETCH_UID;
         st->cheap &= fetch_att_cheap(k);
+        st->need_info |= k == IMAP_FETCH_ENVELOPE || k == IMAP_FETCH_BODY ||
+                         k == IMAP_FETCH_BODYSTRUCTURE || k == IMAP_FETCH_PREVIEW;
         if (fetch_att_section(k)) {
             st->sections = true;
             st->full_raw |= !imap_body_header_only(&st->f.atts[i]);
@@ -426,6 +455,7 @@ void imapd_cmd_fetch(imapd_session *s, const imap_command *cmd)
     }
     if (st->f.condstore)
         s->condstore = true; /* RFC 7162 3.1: a CONDSTORE enabling command */
+    st->need_info |= st->sections && !st->full_raw; /* the header's length */
     if (imapd_set_uids(s, &st->f.set, cmd->uid, &st->ranges, &st->nranges) < 0) {
         fetch_state_free(st);
         return;

@@ -72,6 +72,7 @@
 #define IMAPD_ID_FIELDS_MAX 30    /* RFC 2971 3.3: at most 30 field-value pairs */
 #define IMAPD_IDLE_DONE_MAX 64    /* octets of the line that ends IDLE ("DONE") */
 #define IMAPD_OUT_KEEP 4096       /* a response buffer bigger than this is freed once sent */
+#define IMAPD_OUT_KEEP_BUSY (1u << 20) /* ... unless more commands wait, up to this */
 #define IMAPD_TRIM_MS 15000       /* a store unused this long gives its page cache back */
 
 /* ---- configuration (config.c) ------------------------------------------ */

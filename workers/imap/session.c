@@ -168,8 +168,10 @@ static void session_flush(imapd_session *s)
         log_error(s->id, "output over the limit: closing");
         net_conn_abort(s->c);
     }
-    /* An idle session keeps no big buffer: thousands of them wait in IDLE. */
-    if (s->out.cap > IMAPD_OUT_KEEP) {
+    /* An idle session keeps no big buffer: thousands of them wait in IDLE.
+     * One with commands already waiting (a pipelining client) keeps it. */
+    if (s->out.cap > IMAPD_OUT_KEEP &&
+        (net_conn_in_pending(s->c) == 0 || s->out.cap > IMAPD_OUT_KEEP_BUSY)) {
         size_t max = s->out.max;
         buf_free(&s->out);
         buf_init(&s->out, max);
