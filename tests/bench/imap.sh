@@ -13,7 +13,9 @@
 #       IMAP only, no TLS, plaintext LOGIN allowed, users in a passwd-file,
 #       mail as the user nobody, a Maildir per user (maildir:), Dovecot's
 #       defaults otherwise (fsync, index and cache files, imap-login in its
-#       default one-process-per-login mode, no imap hibernation); only its
+#       default one-process-per-login mode, no imap hibernation), with the
+#       zlib plugins of dovecot-core so that it offers COMPRESS=DEFLATE as
+#       ours does (mbsync compresses whenever a server offers it); only its
 #       process, client and per-user connection limits are raised so that
 #       BENCH_IDLE sessions fit, and fs.inotify.max_user_instances (one
 #       inotify instance per imap process in IDLE) for the run's duration;
@@ -349,6 +351,12 @@ userdb {
   args = uid=$uid gid=$gid home=$DV/mail/%d/%n
 }
 mail_location = maildir:$DV/mail/%d/%n/Maildir
+# COMPRESS=DEFLATE, as ours offers it (mbsync uses it when offered): the
+# zlib plugins of dovecot-core, so both sides do the same work.
+mail_plugins = \$mail_plugins zlib
+protocol imap {
+  mail_plugins = \$mail_plugins imap_zlib
+}
 first_valid_uid = $uid
 first_valid_gid = $gid
 mail_max_userip_connections = $((IDLE + 10))
