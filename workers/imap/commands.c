@@ -77,7 +77,12 @@ static const imapd_cmd_entry session_cmds[] = {
 void imapd_dispatch(imapd_session *s, const imap_command *cmd)
 {
     snprintf(s->tag, sizeof s->tag, "%s", cmd->tag);
-    s->cmd = cmd;
+    /* The command struct is the caller's; its strings and arguments live in
+     * the reader, which is not called again before the command ends (input
+     * is paused while a job runs): keep a copy of the struct. */
+    s->cmd_copy = *cmd;
+    s->cmd = &s->cmd_copy;
+    cmd = s->cmd;
     net_metric_add(s->srv->m.commands, 1);
     for (size_t i = 0; i < sizeof session_cmds / sizeof session_cmds[0]; i++) {
         const imapd_cmd_entry *t = &session_cmds[i];

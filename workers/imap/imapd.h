@@ -281,7 +281,8 @@ struct imapd_session {
     imap_reader reader;
     /* the command being answered */
     char tag[IMAPD_TAG_MAX + 1];
-    const imap_command *cmd; /* valid while the command runs (input is paused) */
+    const imap_command *cmd; /* &cmd_copy while the command runs (input is paused) */
+    imap_command cmd_copy;
     imapd_result result;
     bool busy; /* a job runs for this session */
     imapd_work_fn work;
