@@ -19,7 +19,7 @@ APT_BUILD=(
 # Python modules, shellcheck, wrk for the benchmark, Chromium for the admin UI.
 APT_TEST=(
   clang libclang-rt-14-dev python3-yaml python3-jsonschema shellcheck wrk chromium swaks dnsmasq-base
-  isync offlineimap3 curl neomutt tmux
+  isync offlineimap3 curl neomutt tmux fetchmail getmail6 mpop
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -86,6 +86,13 @@ imap.metrics_listen = 127.0.0.1:9143
 imap.user =
 imap.plaintext_loopback = true
 CONF
+  grep -q '^pop3.listen' "$conf" || cat >>"$conf" <<CONF
+pop3.listen = 127.0.0.1:1110
+pop3.tls_listen = 127.0.0.1:9950
+pop3.metrics_listen = 127.0.0.1:9110
+pop3.user =
+pop3.plaintext_loopback = true
+CONF
 }
 
 # A self-signed certificate for the dev TLS ports (kept across runs).
@@ -130,6 +137,8 @@ cmd_dev() {
   pids+=($!)
   "$ROOT/build/bin/ownmail-imap" --config "$var/ownmail.conf" 2>>"$var/imap.log" &
   pids+=($!)
+  "$ROOT/build/bin/ownmail-pop3" --config "$var/ownmail.conf" 2>>"$var/pop3.log" &
+  pids+=($!)
 
   cat <<INFO
 
@@ -140,9 +149,12 @@ ownmail is running (Ctrl-C stops everything; data stays in var/dev):
                    certificate in var/dev/tls; worker counters http://127.0.0.1:9125/metrics
   imap             127.0.0.1:1143 (STARTTLS; LOGIN in plaintext allowed from loopback),
                    127.0.0.1:9930 (implicit TLS); counters http://127.0.0.1:9143/metrics
+  pop3             127.0.0.1:1110 (STLS; USER/PASS in plaintext allowed from loopback),
+                   127.0.0.1:9950 (implicit TLS); counters http://127.0.0.1:9110/metrics
   redis            127.0.0.1:6380
   admin login      var/dev/admin.credentials     (user:password)
-  logs             var/dev/api.log, var/dev/smtp.log, var/dev/imap.log, var/dev/redis.log
+  logs             var/dev/api.log, var/dev/smtp.log, var/dev/imap.log, var/dev/pop3.log,
+                   var/dev/redis.log
 
   TOKEN=\$(curl -s http://127.0.0.1:8080/api/v1/auth/token -H 'Content-Type: application/json' \\
       -d "{\"username\":\"admin\",\"password\":\"\$(cut -d: -f2- var/dev/admin.credentials)\"}" |

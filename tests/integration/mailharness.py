@@ -1,5 +1,6 @@
 """The mail stack for integration tests: a private Redis, the real
-ownmail-api and the real ownmail-smtp on free loopback ports, a throw-away
+ownmail-api and the real ownmail-smtp (and, when asked, ownmail-imap and
+ownmail-pop3) on free loopback ports, a throw-away
 self-signed certificate, and helpers to create hosted domains and users
 through the REST API and to read a user's mailbox (tests/tools/mbox.c).
 """
@@ -72,7 +73,8 @@ class WorkerProc:
 
 
 class MailStack:
-    def __init__(self, smtp_config=None, smtp_user="", imap=False, imap_config=None):
+    def __init__(self, smtp_config=None, smtp_user="", imap=False, imap_config=None, pop3=False,
+                 pop3_config=None):
         self.tls_dir = tempfile.mkdtemp(prefix="ownmail-tls-")
         self.cert, self.key = make_cert(self.tls_dir)
         self.mx_port = harness.free_port()
@@ -107,12 +109,28 @@ class MailStack:
                 "imap.message_max": "1M",
             })
             config.update(imap_config or {})
+        self.pop3_port = self.pop3s_port = self.pop3_metrics_port = None
+        if pop3:
+            self.pop3_port = harness.free_port()
+            self.pop3s_port = harness.free_port()
+            self.pop3_metrics_port = harness.free_port()
+            config.update({
+                "pop3.listen": f"127.0.0.1:{self.pop3_port}",
+                "pop3.tls_listen": f"127.0.0.1:{self.pop3s_port}",
+                "pop3.metrics_listen": f"127.0.0.1:{self.pop3_metrics_port}",
+                "pop3.user": "",
+                "pop3.plaintext_loopback": "true",
+            })
+            config.update(pop3_config or {})
         self.api = harness.Api(extra_config=config)
         self.smtp = WorkerProc("ownmail-smtp", self.api.config_path,
                                os.path.join(self.api.workdir, "smtp.log"), self.mx_port)
         self.imap = (WorkerProc("ownmail-imap", self.api.config_path,
                                 os.path.join(self.api.workdir, "imap.log"), self.imap_port)
                      if imap else None)
+        self.pop3 = (WorkerProc("ownmail-pop3", self.api.config_path,
+                                os.path.join(self.api.workdir, "pop3.log"), self.pop3_port)
+                     if pop3 else None)
         self.token = None
 
     @property
@@ -125,6 +143,8 @@ class MailStack:
         self.start_smtp()
         if self.imap is not None:
             self.imap.start()
+        if self.pop3 is not None:
+            self.pop3.start()
 
     # The SMTP worker under its old names (the SMTP tests use them).
     @property
@@ -141,6 +161,13 @@ class MailStack:
         return self.smtp.log_tail(n)
 
     def close(self):
+        try:
+            if self.pop3 is not None:
+                self.pop3.stop()
+        finally:
+            self._close_imap()
+
+    def _close_imap(self):
         try:
             if self.imap is not None:
                 self.imap.stop()
@@ -165,6 +192,16 @@ class MailStack:
         c = self.imap_connect(tls)
         c.login(address, password)
         return c
+
+    # ---- POP3 ------------------------------------------------------------
+
+    def pop3_connect(self, tls=False):
+        """A poplib client on the plain port (loopback plaintext allowed)
+        or, with tls, on the implicit-TLS port."""
+        import poplib
+        if tls:
+            return poplib.POP3_SSL("127.0.0.1", self.pop3s_port, context=client_tls(), timeout=30)
+        return poplib.POP3("127.0.0.1", self.pop3_port, timeout=30)
 
     def deliver(self, rcpt, subject="hello", body="Hello there.\r\n", sender="a@outside.test",
                 extra_headers=""):
@@ -223,9 +260,11 @@ class MailStack:
             return []
         return sorted(f for f in os.listdir(d) if f.endswith(".msg"))
 
-    def metrics(self):
+    def metrics(self, port=None):
+        """The counters of a worker's /metrics (the SMTP worker's unless
+        port names another, e.g. stack.pop3_metrics_port)."""
         import urllib.request
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+        with urllib.request.urlopen(f"http://127.0.0.1:{port or self.metrics_port}/metrics",
                                     timeout=10) as r:
             text = r.read().decode()
         values = {}
