@@ -308,7 +308,7 @@ class Pop3Case(unittest.TestCase):
 
 
 class TestSession(Pop3Case):
-    users = ("ada", "ben", "bob", "cid", "sam", "lou", "dot", "eve", "fay", "gus", "hal", "ivy", "jon", "kim",
+    users = ("ada", "flo", "ben", "bob", "cid", "sam", "lou", "dot", "eve", "fay", "gus", "hal", "ivy", "jon", "kim",
              "lea", "max", "ned", "oli", "pia", "quin", "victim", "other", "rue", "uli", "meg", "gil")
     passwords = {"sam": SPACED_PASSWORD, "lou": LONG_PASSWORD}
 
@@ -706,6 +706,27 @@ class TestSession(Pop3Case):
         _, after = imap_inbox(self.imap("rue"))
         self.assertEqual([(subject_of(m[3]), m[2] & {r"\Deleted"}) for m in after],
                          [("imp-3", {r"\Deleted"}), ("imp-4", set())])
+
+    def test_flags_set_over_imap_keep_the_uidl(self):
+        """A message flagged over IMAP is listed with the same UIDL (flags are
+        not part of it), and one deleted over POP3 is gone for IMAP too."""
+        self.deliver("flo", ["fl-1", "fl-2", "fl-3"])
+        uidvalidity, far = imap_inbox(self.imap("flo"))
+        r = self.raw("flo")
+        before = self.listing(r, "UIDL")
+        r.cmd("QUIT")
+        c = self.imap("flo")
+        c.select("INBOX")
+        c.uid("STORE", f"{far[0][0]}:{far[2][0]}", "+FLAGS", r"(\Flagged \Seen $Label1)")
+        c.logout()
+        r = self.raw("flo")
+        self.assertEqual(self.listing(r, "UIDL"), before)
+        self.assertEqual(before, {i + 1: f"{uidvalidity}.{m[0]}" for i, m in enumerate(far)})
+        r.ok("DELE 2")
+        self.assertStatus(r.cmd("QUIT"), "+OK")
+        _, after = imap_inbox(self.imap("flo"))
+        self.assertEqual([m[0] for m in after], [far[0][0], far[2][0]])
+        self.assertTrue(all({r"\Flagged", r"\Seen"} <= m[2] for m in after))
 
     def test_dele_then_drop_removes_nothing(self):
         self.deliver("max", ["drop-1", "drop-2"])
