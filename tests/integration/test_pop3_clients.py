@@ -20,7 +20,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_pop3 import PASSWORD, Pop3Case, imap_inbox  # noqa: E402
+from pop3case import PASSWORD, Pop3Case, imap_inbox  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT_TIMEOUT = 60  # seconds one client run may take
