@@ -80,6 +80,7 @@ net_conn *net_conn_new(net_loop *l, int fd, net_listener *ls, const struct socka
         c->peer_port = ntohs(s4->sin_port);
     }
     net_limits_key(ss, c->ip_key);
+    c->peer_loopback = net_addr_is_loopback(ss);
     /* Credentials (AUTH, LOGIN) and mail pass through both: wiped when
      * the buffers grow or are freed. */
     buf_init_secret(&c->in, c->metrics_conn ? NET_METRICS_LINE_MAX * 2 : l->limits.in_max);
@@ -513,6 +514,11 @@ const char *net_conn_session(const net_conn *c)
 const char *net_conn_peer(const net_conn *c)
 {
     return c->peer;
+}
+
+bool net_conn_peer_is_loopback(const net_conn *c)
+{
+    return c->peer_loopback;
 }
 
 unsigned net_conn_peer_port(const net_conn *c)

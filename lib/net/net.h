@@ -351,6 +351,8 @@ void net_conn_set_timeouts(net_conn *c, unsigned idle_ms, unsigned session_ms);
  * randombytes: pass it to log_msg for every line about this session. */
 const char *net_conn_session(const net_conn *c);
 const char *net_conn_peer(const net_conn *c); /* "192.0.2.1", "2001:db8::1" */
+/* The client connects from a loopback address (net_addr_is_loopback). */
+bool net_conn_peer_is_loopback(const net_conn *c);
 unsigned net_conn_peer_port(const net_conn *c);
 net_loop *net_conn_loop(const net_conn *c);
 void *net_conn_ctx(const net_conn *c); /* net_listen_opts.ctx */

@@ -102,6 +102,7 @@ struct net_conn {
     char session[NET_SESSION_ID_LEN + 1];
     char peer[NET_ADDR_TEXT_MAX];
     unsigned peer_port;
+    bool peer_loopback; /* 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 */
     unsigned char ip_key[16]; /* per-IP limit key: IPv4-mapped, IPv6 /64 */
     bool counted;             /* holds a max_conns slot and a per-IP count */
 

@@ -26,6 +26,7 @@
 #include "follower.h"
 #include "keys.h"
 #include "names.h"
+#include "net.h"
 #include "spool.h"
 #include "throttle.h"
 
@@ -35,6 +36,40 @@
 #define WORKER_WRAPS_MAX 64     /* credentials of one user tried (password + app passwords) */
 #define WORKER_SEALED_SK_MAX 1024 /* bytes of a sealed X25519 secret key */
 #define WORKER_THROTTLE_SCOPE "user"
+
+/* ---- start-up (start.c) -------------------------------------------------- */
+
+#define WORKER_DIRECTORY_WAIT_MS 30000 /* for the first snapshot before serving */
+
+/* "PROGRAM [--config FILE] [check-config]": anything else prints the usage
+ * and exits 2. */
+void worker_parse_args(int argc, char **argv, const char *program, const char **config_r,
+                       bool *check_r);
+
+/* The listeners' certificate when needed (a TLS port is configured) or
+ * when the certificate file is readable (STARTTLS): *tls_r, or NULL when
+ * neither. 0, or -1 (logged) when it does not load. */
+int worker_tls_load(bool needed, const char *cert, const char *key, net_tls_ctx **tls_r);
+
+typedef struct worker_start_opts {
+    const char *user;     /* run as this user ("" = stay) */
+    const char *user_key; /* its configuration key, for the warning as root */
+    const char *redis_host;
+    int redis_port;
+    const char *api_host;
+    int api_port;
+    const char *secret; /* the api's bearer token (worker_secret_load) */
+    size_t secret_len;
+    const char *waiting; /* what fails until the first snapshot: "logins fail" */
+} worker_start_opts;
+
+/* After the ports are bound and the keys read: drops privileges, takes the
+ * signals (net_loop_handle_signals), points lib/rds at Redis and starts the
+ * directory follower, waiting up to WORKER_DIRECTORY_WAIT_MS for its first
+ * snapshot (then serving anyway, with a warning). 0, or -1 (logged). */
+int worker_start(net_loop *loop, const worker_start_opts *o, directory_follower **dir_r);
+
+/* ---- secrets and addresses (worker.c) ------------------------------------ */
 
 /* <data_dir>/keys/worker.secret, the api's bearer token for the directory
  * snapshot, into sodium_malloc'd memory. 0, or -1 (logged). */

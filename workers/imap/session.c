@@ -148,10 +148,7 @@ void imapd_count_error(imapd_session *s)
 
 bool imapd_credentials_allowed(const imapd_session *s)
 {
-    const char *peer = net_conn_peer(s->c);
-    return s->tls || (s->srv->cfg.plaintext_loopback &&
-                      (strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
-                       strncmp(peer, "::ffff:127.", 11) == 0));
+    return s->tls || (s->srv->cfg.plaintext_loopback && net_conn_peer_is_loopback(s->c));
 }
 
 /* ---- sending ---------------------------------------------------------------- */

@@ -6,16 +6,13 @@
 #include "pop3d.h"
 
 #include "log.h"
-#include "rds.h"
 #include "vfs.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define MAIN_DIRECTORY_WAIT_MS 30000 /* for the first snapshot before serving */
 
 typedef struct main_ctx {
     pop3d_server srv;
@@ -24,12 +21,6 @@ typedef struct main_ctx {
     char *secret; /* the bearer token for the api (sodium_malloc'd) */
     size_t secret_len;
 } main_ctx;
-
-static void main_usage(void)
-{
-    fprintf(stderr, "usage: ownmail-pop3 [--config FILE] [check-config]\n");
-    exit(2);
-}
 
 static int main_metrics(pop3d_server *srv)
 {
@@ -77,18 +68,13 @@ static int main_setup(main_ctx *m)
 {
     pop3d_server *srv = &m->srv;
     pop3d_config *cfg = &srv->cfg;
-    char err[NET_TLS_ERROR_MAX];
     snprintf(srv->spool_dir, sizeof srv->spool_dir, "%s/spool", cfg->data_dir);
     if (vfs_register() != VFS_OK ||
         worker_secret_load(cfg->data_dir, &m->secret, &m->secret_len) < 0 ||
         worker_dummy_wrap(&cfg->kdf, &srv->dummy_wrap) < 0)
         return -1;
-    if (cfg->tls_listen[0] != '\0' || access(cfg->tls_cert, R_OK) == 0) {
-        if (net_tls_ctx_new(cfg->tls_cert, cfg->tls_key, &m->tls, err, sizeof err) < 0) {
-            log_error(NULL, "TLS: %s", err);
-            return -1;
-        }
-    }
+    if (worker_tls_load(cfg->tls_listen[0] != '\0', cfg->tls_cert, cfg->tls_key, &m->tls) < 0)
+        return -1;
     if (m->tls == NULL && !cfg->plaintext_loopback)
         log_warn(NULL, "no TLS certificate and pop3.plaintext_loopback off: nobody can log in");
     net_limits lim;
@@ -108,27 +94,17 @@ static int main_setup(main_ctx *m)
         (cfg->metrics_listen[0] != '\0' &&
          net_metrics_listen(srv->loop, cfg->metrics_listen, &ml) < 0))
         return -1;
-    if (cfg->user[0] == '\0' && geteuid() == 0)
-        log_warn(NULL, "running as root: set pop3.user to drop privileges");
-    if ((cfg->user[0] != '\0' && net_drop_privileges(cfg->user) < 0) ||
-        net_loop_handle_signals(srv->loop) < 0)
+    worker_start_opts wo = {.user = cfg->user,
+                            .user_key = "pop3.user",
+                            .redis_host = cfg->redis_host,
+                            .redis_port = cfg->redis_port,
+                            .api_host = cfg->api_host,
+                            .api_port = cfg->api_port,
+                            .secret = m->secret,
+                            .secret_len = m->secret_len,
+                            .waiting = "logins fail"};
+    if (worker_start(srv->loop, &wo, &srv->dir) < 0)
         return -1;
-    rds_configure(cfg->redis_host, cfg->redis_port);
-    directory_follower_config fc = {
-        .api_host = cfg->api_host,
-        .api_port = cfg->api_port,
-        .worker_secret = (const unsigned char *)m->secret,
-        .worker_secret_len = m->secret_len,
-        .redis_host = cfg->redis_host,
-        .redis_port = cfg->redis_port,
-    };
-    const char *why = NULL;
-    if (directory_follower_start(&fc, &srv->dir, &why) < 0) {
-        log_error(NULL, "directory follower: %s", why);
-        return -1;
-    }
-    if (!directory_follower_wait_loaded(srv->dir, MAIN_DIRECTORY_WAIT_MS))
-        log_warn(NULL, "no directory snapshot yet: logins fail until it arrives");
     return 0;
 }
 
@@ -146,14 +122,7 @@ int main(int argc, char **argv)
 {
     const char *config = NULL;
     bool check_only = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config = argv[++i];
-        else if (strcmp(argv[i], "check-config") == 0)
-            check_only = true;
-        else
-            main_usage();
-    }
+    worker_parse_args(argc, argv, POP3D_PROGRAM, &config, &check_only);
     log_init(POP3D_PROGRAM, LOG_LEVEL_INFO);
     static main_ctx m;
     char err[512];

@@ -47,10 +47,7 @@ void pop3d_error(pop3d_session *s, const char *fmt, ...)
 
 bool pop3d_credentials_allowed(const pop3d_session *s)
 {
-    const char *peer = net_conn_peer(s->c);
-    return s->tls || (s->srv->cfg.plaintext_loopback &&
-                      (strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
-                       strncmp(peer, "::ffff:127.", 11) == 0));
+    return s->tls || (s->srv->cfg.plaintext_loopback && net_conn_peer_is_loopback(s->c));
 }
 
 /* ---- sending ---------------------------------------------------------------- */

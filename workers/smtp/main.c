@@ -7,7 +7,6 @@
 #include "session.h"
 
 #include "log.h"
-#include "rds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,9 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#define MAIN_DIRECTORY_WAIT_MS 30000 /* for the first snapshot before serving */
 
 typedef struct main_ctx {
     smtpd_server srv;
@@ -27,12 +24,6 @@ typedef struct main_ctx {
     char *secret; /* the bearer token for the api (sodium_malloc'd) */
     size_t secret_len;
 } main_ctx;
-
-static void main_usage(void)
-{
-    fprintf(stderr, "usage: ownmail-smtp [--config FILE] [check-config]\n");
-    exit(2);
-}
 
 /* keys/server.key seals the outbound queue (the api creates it). */
 static int main_server_key(main_ctx *m)
@@ -87,20 +78,15 @@ static int main_setup(main_ctx *m)
 {
     smtpd_server *srv = &m->srv;
     smtpd_config *cfg = &srv->cfg;
-    char err[NET_TLS_ERROR_MAX];
     snprintf(srv->spool_dir, sizeof srv->spool_dir, "%s/spool", cfg->data_dir);
     snprintf(srv->stores_dir, sizeof srv->stores_dir, "%s/stores", cfg->data_dir);
     if (worker_secret_load(cfg->data_dir, &m->secret, &m->secret_len) < 0 ||
         worker_dummy_wrap(&cfg->kdf, &srv->dummy_wrap) < 0 || main_server_key(m) < 0 ||
         (srv->quota = smtpd_quota_new()) == NULL)
         return -1;
-    if (cfg->submission_listen[0] != '\0' || cfg->submissions_listen[0] != '\0' ||
-        access(cfg->tls_cert, R_OK) == 0) {
-        if (net_tls_ctx_new(cfg->tls_cert, cfg->tls_key, &m->tls, err, sizeof err) < 0) {
-            log_error(NULL, "TLS: %s", err);
-            return -1;
-        }
-    }
+    if (worker_tls_load(cfg->submission_listen[0] != '\0' || cfg->submissions_listen[0] != '\0',
+                        cfg->tls_cert, cfg->tls_key, &m->tls) < 0)
+        return -1;
     net_limits lim;
     net_limits_default(&lim);
     lim.max_conns = cfg->conns_max;
@@ -120,32 +106,22 @@ static int main_setup(main_ctx *m)
         (cfg->metrics_listen[0] != '\0' &&
          net_metrics_listen(srv->loop, cfg->metrics_listen, &ml) < 0))
         return -1;
-    if (cfg->user[0] == '\0' && geteuid() == 0)
-        log_warn(NULL, "running as root: set smtp.user to drop privileges");
-    if ((cfg->user[0] != '\0' && net_drop_privileges(cfg->user) < 0) ||
-        net_loop_handle_signals(srv->loop) < 0)
+    worker_start_opts wo = {.user = cfg->user,
+                            .user_key = "smtp.user",
+                            .redis_host = cfg->redis_host,
+                            .redis_port = cfg->redis_port,
+                            .api_host = cfg->api_host,
+                            .api_port = cfg->api_port,
+                            .secret = m->secret,
+                            .secret_len = m->secret_len,
+                            .waiting = "recipients get 451"};
+    if (worker_start(srv->loop, &wo, &srv->dir) < 0)
         return -1;
     /* As the user that serves, so that it owns the spool. */
     if (mkdir(srv->spool_dir, 0700) < 0 && errno != EEXIST) {
         log_error(NULL, "%s: %s", srv->spool_dir, strerror(errno));
         return -1;
     }
-    rds_configure(cfg->redis_host, cfg->redis_port);
-    directory_follower_config fc = {
-        .api_host = cfg->api_host,
-        .api_port = cfg->api_port,
-        .worker_secret = (const unsigned char *)m->secret,
-        .worker_secret_len = m->secret_len,
-        .redis_host = cfg->redis_host,
-        .redis_port = cfg->redis_port,
-    };
-    const char *why = NULL;
-    if (directory_follower_start(&fc, &srv->dir, &why) < 0) {
-        log_error(NULL, "directory follower: %s", why);
-        return -1;
-    }
-    if (!directory_follower_wait_loaded(srv->dir, MAIN_DIRECTORY_WAIT_MS))
-        log_warn(NULL, "no directory snapshot yet: recipients get 451 until it arrives");
     char qerr[256];
     if (queue_runner_start(&cfg->queue, smtpd_queue_local, srv, &srv->runner, qerr, sizeof qerr) <
         0) {
@@ -173,14 +149,7 @@ int main(int argc, char **argv)
 {
     const char *config = NULL;
     bool check_only = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config = argv[++i];
-        else if (strcmp(argv[i], "check-config") == 0)
-            check_only = true;
-        else
-            main_usage();
-    }
+    worker_parse_args(argc, argv, SMTPD_PROGRAM, &config, &check_only);
     log_init(SMTPD_PROGRAM, LOG_LEVEL_INFO);
     static main_ctx m;
     char err[512];
